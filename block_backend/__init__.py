@@ -1,0 +1,1 @@
+"""Block devices and a crash-safe, wear-aware, bounded-RAM Sprig store on them."""
