@@ -1,0 +1,140 @@
+"""The two storage interfaces every Sprig backend implements, and their in-memory versions.
+
+An *object store* maps an object id (32 raw bytes: the SHA-256 of the object's raw
+bytes) to the object's raw bytes (a one-byte type tag followed by canonical CBOR; see
+docs/SPEC.md). Objects are immutable: adding the same bytes twice is a no-op.
+
+A *ref store* maps a ref name (a ``str`` such as ``"heads/main"``) to an object id.
+``test_and_set`` is the single atomic primitive the store relies on: every head
+update goes through it, so two writers racing on one branch never lose a commit.
+
+Backends: ``MemObjectStore`` / ``MemRefStore`` here; the block device store in
+``block_backend`` implements the same methods.
+"""
+
+ID_SIZE = 32
+
+
+class StorageError(Exception):
+    """A backend could not do what was asked (device full, corrupt data, ...)."""
+
+
+class ObjectStore:
+    """Interface: content-addressed, immutable objects. Subclasses override every method."""
+
+    def add(self, raw):
+        """Store ``raw`` (bytes) and return its id (``sha256(raw)``, 32 bytes)."""
+        raise NotImplementedError
+
+    def get(self, oid):
+        """Return the raw bytes of object ``oid``, or None when it is absent.
+
+        A backend that finds the stored bytes do not hash to ``oid`` raises
+        ``StorageError``: corrupt data is reported, never returned.
+        """
+        raise NotImplementedError
+
+    def mem(self, oid):
+        """Return True when object ``oid`` is stored."""
+        raise NotImplementedError
+
+    def iterate(self):
+        """Yield the id of every stored object, each once, in no particular order."""
+        raise NotImplementedError
+
+
+class RefStore:
+    """Interface: named pointers to object ids, updated atomically one at a time."""
+
+    def get(self, name):
+        """Return the id ``name`` points to, or None."""
+        raise NotImplementedError
+
+    def set(self, name, oid):
+        """Point ``name`` at ``oid`` unconditionally."""
+        raise NotImplementedError
+
+    def test_and_set(self, name, expected, new):
+        """Atomically: if ``name`` points to ``expected`` (None: absent), point it at
+        ``new`` (None: remove it) and return True; otherwise change nothing and
+        return False."""
+        raise NotImplementedError
+
+    def remove(self, name):
+        """Remove ``name``; removing an absent name is a no-op."""
+        raise NotImplementedError
+
+    def list(self):
+        """Return the sorted list of every ref name."""
+        raise NotImplementedError
+
+
+def object_id(raw):
+    """Return the id of the raw object bytes ``raw``: their SHA-256 digest (32 bytes)."""
+    import hashlib
+
+    return hashlib.sha256(raw).digest()
+
+
+class MemObjectStore(ObjectStore):
+    """Objects kept in a dict in RAM (tests, host-side scratch stores)."""
+
+    def __init__(self):
+        self._objects = {}
+
+    def add(self, raw):
+        """Store ``raw`` and return its id."""
+        raw = bytes(raw)
+        oid = object_id(raw)
+        if oid not in self._objects:
+            self._objects[oid] = raw
+        return oid
+
+    def get(self, oid):
+        """Return the raw bytes of ``oid`` or None."""
+        return self._objects.get(bytes(oid))
+
+    def mem(self, oid):
+        """Return True when ``oid`` is stored."""
+        return bytes(oid) in self._objects
+
+    def iterate(self):
+        """Yield every stored id."""
+        for oid in list(self._objects):
+            yield oid
+
+    def __len__(self):
+        return len(self._objects)
+
+
+class MemRefStore(RefStore):
+    """Refs kept in a dict in RAM; every method is atomic because nothing yields."""
+
+    def __init__(self):
+        self._refs = {}
+
+    def get(self, name):
+        """Return the id ``name`` points to, or None."""
+        return self._refs.get(name)
+
+    def set(self, name, oid):
+        """Point ``name`` at ``oid``."""
+        self._refs[name] = bytes(oid)
+
+    def test_and_set(self, name, expected, new):
+        """Compare-and-swap ``name`` from ``expected`` to ``new`` (None: absent)."""
+        if self._refs.get(name) != (None if expected is None else bytes(expected)):
+            return False
+        if new is None:
+            self._refs.pop(name, None)
+        else:
+            self._refs[name] = bytes(new)
+        return True
+
+    def remove(self, name):
+        """Remove ``name`` if present."""
+        self._refs.pop(name, None)
+
+    def list(self):
+        """Return the sorted ref names."""
+        return sorted(self._refs)
