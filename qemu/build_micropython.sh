@@ -17,6 +17,9 @@ stamps="$top/build/stamps"
 manifest="$top/firmware/manifest.py"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 mkdir -p "$bin" "$fw" "$stamps"
+# One build at a time: tests and developers may call this script concurrently.
+exec 9>"$stamps/.lock"
+flock 9
 
 if [ ! -f "$src/.sprig-source-version" ]; then
     echo "build_micropython: no MicroPython source in $src (run qemu/fetch_micropython.sh)" >&2
