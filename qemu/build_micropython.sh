@@ -26,6 +26,10 @@ if [ ! -f "$src/.sprig-source-version" ]; then
     exit 1
 fi
 
+# The source tree sits inside Sprig's checkout: stop git there, so MicroPython's
+# version header says v1.25.0 instead of describing Sprig's own commits.
+export GIT_CEILING_DIRECTORIES="$top/build"
+
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 source_id=$(cat "$src/.sprig-source-version")
