@@ -33,7 +33,7 @@ export GIT_CEILING_DIRECTORIES="$top/build"
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 source_id=$(cat "$src/.sprig-source-version")
-script_id=$(hash_of "$0")
+script_id=$(sha256sum < "$0" | cut -c1-16)
 # Every Python file the manifest freezes, plus the manifest itself.
 frozen_files=$(cd "$top" && find portable_core block_backend firmware -name '*.py' -type f | LC_ALL=C sort)
 frozen_id=$(cd "$top" && hash_of $frozen_files)
