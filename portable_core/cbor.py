@@ -1,0 +1,572 @@
+"""Deterministic CBOR (RFC 8949 section 4.2.1 core deterministic encoding).
+
+``encode(value)`` writes the one canonical encoding of a value; ``decode(data)``
+accepts only that canonical form (Sprig verifies content-addressed bytes with it),
+and ``decode_stream(read)`` reads exactly one item from a byte source.
+
+Value model (see docs/SPEC.md, "Values and CBOR"): None, True, False, int of any
+size (tag 2/3 bignums beyond 64 bits), float, str, bytes (bytearray and memoryview
+encode as byte strings, decode as bytes), list (tuples encode as arrays, arrays
+decode as lists), dict (keys: None, bool, int, float, str, bytes).
+
+Runs unchanged on CPython and MicroPython: no ``int.bit_length``, no ``math``,
+no struct 'e' (half floats are packed by hand), UTF-8 checked by hand on
+MicroPython, whose ``str(b, "utf-8")`` accepts surrogates and overlong forms.
+"""
+
+import struct
+
+from portable_core.compat import IS_MICROPYTHON, const
+
+DEFAULT_MAX_DEPTH = const(32)
+DEFAULT_MAX_SIZE = const(1048576)
+
+_MAJOR_BYTES = const(2)
+_MAJOR_TEXT = const(3)
+_MAJOR_ARRAY = const(4)
+_MAJOR_MAP = const(5)
+_MAJOR_TAG = const(6)
+_MAJOR_SIMPLE = const(7)
+
+_TAG_POS_BIGNUM = const(2)
+_TAG_NEG_BIGNUM = const(3)
+
+_U64_LIMIT = 1 << 64
+_MANT_MASK = (1 << 52) - 1
+_IMPLICIT_ONE = 1 << 52
+
+# Smallest argument that needs the given additional information (24..27).
+_HEAD_MIN = (24, 256, 65536, 1 << 32)
+_ARG_NAMES = ("integer", "integer", "length", "length", "count", "count", "tag", "value")
+
+_NAN = b"\xf9\x7e\x00"
+_POS_INF = b"\xf9\x7c\x00"
+_NEG_INF = b"\xf9\xfc\x00"
+_POS_ZERO = b"\xf9\x00\x00"
+_NEG_ZERO = b"\xf9\x80\x00"
+
+_STREAM_CHUNK = const(512)
+
+
+class CBORError(ValueError):
+    """Input that is not the canonical CBOR encoding of a Sprig value, or a value
+    that has no such encoding."""
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _head(major, arg):
+    """Return the shortest head for major type ``major`` and argument ``arg``."""
+    mt = major << 5
+    if arg < 24:
+        return bytes((mt | arg,))
+    if arg < 256:
+        return bytes((mt | 24, arg))
+    if arg < 65536:
+        return bytes((mt | 25, arg >> 8, arg & 255))
+    if arg < 4294967296:
+        return bytes((mt | 26,)) + arg.to_bytes(4, "big")
+    return bytes((mt | 27,)) + arg.to_bytes(8, "big")
+
+
+def _magnitude_bytes(n):
+    """Return the shortest big-endian bytes of the non-negative int ``n`` (b"" for 0)."""
+    if n == 0:
+        return b""
+    digits = "%x" % n
+    return n.to_bytes((len(digits) + 1) >> 1, "big")
+
+
+def _encode_int(out, value):
+    if value >= 0:
+        if value < _U64_LIMIT:
+            out.extend(_head(0, value))
+            return
+        tag = _TAG_POS_BIGNUM
+        mag = value
+    else:
+        mag = -1 - value
+        if mag < _U64_LIMIT:
+            out.extend(_head(1, mag))
+            return
+        tag = _TAG_NEG_BIGNUM
+    data = _magnitude_bytes(mag)
+    out.extend(_head(_MAJOR_TAG, tag))
+    out.extend(_head(_MAJOR_BYTES, len(data)))
+    out.extend(data)
+
+
+def _float_bytes(value):
+    """Return the shortest of the half/single/double encodings that is exact."""
+    bits = int.from_bytes(struct.pack(">d", value), "big")
+    sign = bits >> 63
+    exp = (bits >> 52) & 0x7FF
+    mant = bits & _MANT_MASK
+    if exp == 0x7FF:
+        if mant:
+            return _NAN
+        return _NEG_INF if sign else _POS_INF
+    if exp == 0:
+        if mant == 0:
+            return _NEG_ZERO if sign else _POS_ZERO
+        # A double subnormal is below every single, so only a double holds it.
+        return b"\xfb" + bits.to_bytes(8, "big")
+    e = exp - 1023
+    sig = _IMPLICIT_ONE | mant
+    half = -1
+    if -14 <= e <= 15:
+        if mant & 0x3FFFFFFFFFF == 0:
+            half = ((e + 15) << 10) | (mant >> 42)
+    elif -24 <= e < -14:
+        shift = 28 - e
+        if sig & ((1 << shift) - 1) == 0:
+            half = sig >> shift
+    if half >= 0:
+        return bytes((0xF9, (sign << 7) | (half >> 8), half & 255))
+    single = -1
+    if -126 <= e <= 127:
+        if mant & 0x1FFFFFFF == 0:
+            single = ((e + 127) << 23) | (mant >> 29)
+    elif -149 <= e < -126:
+        shift = -97 - e
+        if sig & ((1 << shift) - 1) == 0:
+            single = sig >> shift
+    if single >= 0:
+        return b"\xfa" + ((sign << 31) | single).to_bytes(4, "big")
+    return b"\xfb" + bits.to_bytes(8, "big")
+
+
+def _encode_text(out, value):
+    try:
+        data = value.encode("utf-8")
+    except UnicodeError:
+        raise CBORError("text string is not valid Unicode (lone surrogate?)")
+    if IS_MICROPYTHON and len(data) != len(value) and not _utf8_valid(data):
+        raise CBORError("text string is not valid Unicode (lone surrogate?)")
+    out.extend(_head(_MAJOR_TEXT, len(data)))
+    out.extend(data)
+
+
+def _encode_item(out, value, depth):
+    if value is None:
+        out.append(0xF6)
+        return
+    if value is True:
+        out.append(0xF5)
+        return
+    if value is False:
+        out.append(0xF4)
+        return
+    t = type(value)
+    if t is int:
+        _encode_int(out, value)
+    elif t is str:
+        _encode_text(out, value)
+    elif t is bytes or t is bytearray or t is memoryview:
+        out.extend(_head(_MAJOR_BYTES, len(value)))
+        out.extend(value)
+    elif t is float:
+        out.extend(_float_bytes(value))
+    elif t is list or t is tuple:
+        if depth >= DEFAULT_MAX_DEPTH:
+            raise CBORError("nesting deeper than %d" % DEFAULT_MAX_DEPTH)
+        out.extend(_head(_MAJOR_ARRAY, len(value)))
+        for item in value:
+            _encode_item(out, item, depth + 1)
+    elif t is dict:
+        if depth >= DEFAULT_MAX_DEPTH:
+            raise CBORError("nesting deeper than %d" % DEFAULT_MAX_DEPTH)
+        _encode_map(out, value, depth + 1)
+    else:
+        raise CBORError("cannot encode value of type %s" % _type_name(value))
+
+
+def _encode_map(out, value, depth):
+    items = []
+    for key, val in value.items():
+        kt = type(key)
+        if kt is list or kt is tuple or kt is dict:
+            raise CBORError("unsupported map key of type %s" % _type_name(key))
+        kout = bytearray()
+        _encode_item(kout, key, depth)
+        items.append((bytes(kout), val))
+    items.sort(key=_first)
+    out.extend(_head(_MAJOR_MAP, len(items)))
+    previous = None
+    for kbytes, val in items:
+        if kbytes == previous:
+            raise CBORError("duplicate map key %s" % _hex(kbytes))
+        previous = kbytes
+        out.extend(kbytes)
+        _encode_item(out, val, depth)
+
+
+def _first(pair):
+    return pair[0]
+
+
+def _type_name(value):
+    try:
+        return type(value).__name__
+    except AttributeError:
+        return str(type(value))
+
+
+def _hex(data):
+    if len(data) > 16:
+        return "".join("%02x" % b for b in data[:16]) + "..."
+    return "".join("%02x" % b for b in data)
+
+
+def encode(value):
+    """Return the RFC 8949 core deterministic encoding of ``value`` as bytes.
+
+    Raise CBORError for values outside the value model (sets, objects, lone
+    surrogates, containers as map keys, nesting deeper than DEFAULT_MAX_DEPTH,
+    map keys whose encodings collide).
+    """
+    out = bytearray()
+    _encode_item(out, value, 0)
+    return bytes(out)
+
+
+# ---------------------------------------------------------------- UTF-8
+
+
+def _utf8_valid(data):
+    """Return True if ``data`` (a bytes-like of ints) is well-formed UTF-8 (RFC 3629):
+    no overlong forms, no surrogates, nothing above U+10FFFF."""
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c < 0x80:
+            i += 1
+            continue
+        lo = 0x80
+        hi = 0xBF
+        if 0xC2 <= c <= 0xDF:
+            k = 1
+        elif c == 0xE0:
+            k = 2
+            lo = 0xA0
+        elif 0xE1 <= c <= 0xEF:
+            k = 2
+            if c == 0xED:
+                hi = 0x9F
+        elif c == 0xF0:
+            k = 3
+            lo = 0x90
+        elif 0xF1 <= c <= 0xF4:
+            k = 3
+            if c == 0xF4:
+                hi = 0x8F
+        else:
+            return False
+        if i + k >= n:
+            return False
+        d = data[i + 1]
+        if d < lo or d > hi:
+            return False
+        j = i + 2
+        i += k + 1
+        while j < i:
+            if data[j] & 0xC0 != 0x80:
+                return False
+            j += 1
+    return True
+
+
+def _decode_text(raw, offset):
+    try:
+        text = str(raw, "utf-8")
+    except UnicodeError:
+        text = None
+    if text is None or (IS_MICROPYTHON and len(text) != len(raw) and not _utf8_valid(raw)):
+        raise CBORError("invalid UTF-8 in text string at offset %d" % offset)
+    return text
+
+
+def _half_to_float(h):
+    exp = (h >> 10) & 31
+    mant = h & 1023
+    # Only integer-to-float conversions and power-of-two scaling: exact everywhere
+    # (MicroPython's decimal float literals and pow are not always exact).
+    if exp == 0:
+        value = mant / 16777216.0
+    elif exp == 31:
+        value = float("nan") if mant else float("inf")
+    elif exp >= 25:
+        value = float((1024 + mant) << (exp - 25))
+    else:
+        value = (1024 + mant) / float(1 << (25 - exp))
+    if h & 0x8000:
+        return -value
+    return value
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def _truncated(needed, offset):
+    return CBORError("truncated: needed %d more bytes at offset %d" % (needed, offset))
+
+
+def _too_large(total, max_size):
+    return CBORError("item of %d bytes exceeds max_size %d" % (total, max_size))
+
+
+def _deep(max_depth):
+    return CBORError("nesting deeper than %d" % max_depth)
+
+
+def _bad_ai(ai, offset):
+    if ai == 31:
+        return CBORError("indefinite length or break not allowed at offset %d" % offset)
+    return CBORError("reserved additional information %d at offset %d" % (ai, offset))
+
+
+class _Decoder:
+    """Decode canonical CBOR from a memoryview, advancing ``pos``."""
+
+    def __init__(self, buf, max_depth, max_size):
+        self.buf = buf
+        self.pos = 0
+        self.end = len(buf)
+        self.max_depth = max_depth
+        self.max_size = max_size
+
+    def head(self):
+        """Read a head; return (major, ai, argument). Floats return the raw bits."""
+        buf = self.buf
+        pos = self.pos
+        if pos >= self.end:
+            raise _truncated(1, pos)
+        ib = buf[pos]
+        major = ib >> 5
+        ai = ib & 31
+        if ai < 24:
+            self.pos = pos + 1
+            return major, ai, ai
+        if ai > 27:
+            raise _bad_ai(ai, pos)
+        n = 1 << (ai - 24)
+        start = pos + 1
+        if self.end - start < n:
+            raise _truncated(n - (self.end - start), start)
+        self.pos = start + n
+        if n == 1:
+            arg = buf[start]
+        else:
+            arg = int.from_bytes(buf[start : start + n], "big")
+        if major != _MAJOR_SIMPLE and arg < _HEAD_MIN[ai - 24]:
+            raise CBORError(
+                "non-canonical: %s %d encoded in %d bytes at offset %d"
+                % (_ARG_NAMES[major], arg, n + 1, pos)
+            )
+        return major, ai, arg
+
+    def take(self, length):
+        """Return a memoryview of the next ``length`` bytes."""
+        if length > self.max_size:
+            raise _too_large(length, self.max_size)
+        pos = self.pos
+        if self.end - pos < length:
+            raise _truncated(length - (self.end - pos), pos)
+        self.pos = pos + length
+        return self.buf[pos : pos + length]
+
+    def item(self, depth):
+        start = self.pos
+        major, ai, arg = self.head()
+        if major == 0:
+            return arg
+        if major == 1:
+            return -1 - arg
+        if major == _MAJOR_BYTES:
+            return bytes(self.take(arg))
+        if major == _MAJOR_TEXT:
+            return _decode_text(self.take(arg), start)
+        if major == _MAJOR_ARRAY:
+            if depth >= self.max_depth:
+                raise _deep(self.max_depth)
+            if arg > self.end - self.pos:
+                raise _truncated(arg - (self.end - self.pos), self.pos)
+            result = []
+            for _ in range(arg):
+                result.append(self.item(depth + 1))
+            return result
+        if major == _MAJOR_MAP:
+            if depth >= self.max_depth:
+                raise _deep(self.max_depth)
+            return self.map(arg, depth + 1)
+        if major == _MAJOR_TAG:
+            return self.bignum(arg, start)
+        return self.simple(ai, arg, start)
+
+    def map(self, count, depth):
+        if 2 * count > self.end - self.pos:
+            raise _truncated(2 * count - (self.end - self.pos), self.pos)
+        result = {}
+        previous = None
+        buf = self.buf
+        for i in range(count):
+            kstart = self.pos
+            key = self.item(depth)
+            kbytes = bytes(buf[kstart : self.pos])
+            if previous is not None and kbytes <= previous:
+                if kbytes == previous:
+                    raise CBORError("duplicate map key %s at offset %d" % (_hex(kbytes), kstart))
+                raise CBORError("non-canonical: map keys not sorted at offset %d" % kstart)
+            previous = kbytes
+            kt = type(key)
+            if kt is list or kt is dict:
+                raise CBORError("unsupported map key at offset %d" % kstart)
+            result[key] = self.item(depth)
+            if len(result) != i + 1:
+                raise CBORError("duplicate map key (equal in Python) at offset %d" % kstart)
+        return result
+
+    def bignum(self, tag, start):
+        if tag != _TAG_POS_BIGNUM and tag != _TAG_NEG_BIGNUM:
+            raise CBORError("unknown tag %d at offset %d" % (tag, start))
+        cstart = self.pos
+        major, ai, length = self.head()
+        if major != _MAJOR_BYTES:
+            raise CBORError("bignum tag %d must hold a byte string at offset %d" % (tag, cstart))
+        data = self.take(length)
+        if length == 0 or data[0] == 0:
+            raise CBORError("non-canonical: bignum with leading zero bytes at offset %d" % start)
+        mag = int.from_bytes(data, "big")
+        if mag < _U64_LIMIT:
+            raise CBORError("non-canonical: bignum %d fits in 64 bits at offset %d" % (mag, start))
+        if tag == _TAG_NEG_BIGNUM:
+            return -1 - mag
+        return mag
+
+    def simple(self, ai, arg, start):
+        if ai < 24:
+            if ai == 20:
+                return False
+            if ai == 21:
+                return True
+            if ai == 22:
+                return None
+            raise CBORError("unsupported simple value %d at offset %d" % (ai, start))
+        if ai == 24:
+            if arg < 32:
+                raise CBORError("non-canonical: simple value %d in 2 bytes at offset %d" % (arg, start))
+            raise CBORError("unsupported simple value %d at offset %d" % (arg, start))
+        if ai == 25:
+            value = _half_to_float(arg)
+        else:
+            raw = self.buf[start + 1 : self.pos]
+            value = struct.unpack(">f" if ai == 26 else ">d", raw)[0]
+        if _float_bytes(value) != bytes(self.buf[start : self.pos]):
+            raise CBORError("non-canonical: float not in its shortest form at offset %d" % start)
+        return value
+
+
+def _as_view(data):
+    try:
+        return memoryview(data)
+    except TypeError:
+        raise CBORError("cannot decode from %s" % _type_name(data))
+
+
+def decode(data, max_depth=DEFAULT_MAX_DEPTH, max_size=DEFAULT_MAX_SIZE):
+    """Return the value encoded canonically in ``data`` (bytes, bytearray or memoryview).
+
+    ``data`` must hold exactly one item, at most ``max_size`` bytes, with arrays and
+    maps nested at most ``max_depth`` deep. Raise CBORError otherwise.
+    """
+    buf = _as_view(data)
+    if len(buf) > max_size:
+        raise _too_large(len(buf), max_size)
+    dec = _Decoder(buf, max_depth, max_size)
+    value = dec.item(0)
+    if dec.pos != dec.end:
+        raise CBORError("%d trailing bytes after the item at offset %d" % (dec.end - dec.pos, dec.pos))
+    return value
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class _Skimmer:
+    """Copy exactly one item's bytes from ``read`` into ``buf``, checking sizes and
+    nesting on the way; ``decode`` then checks everything else."""
+
+    def __init__(self, read, max_depth, max_size):
+        self.read = read
+        self.buf = bytearray()
+        self.max_depth = max_depth
+        self.max_size = max_size
+
+    def pull(self, n):
+        """Append exactly ``n`` more bytes, in chunks, never asking for more."""
+        buf = self.buf
+        if len(buf) + n > self.max_size:
+            raise _too_large(len(buf) + n, self.max_size)
+        while n > 0:
+            chunk = self.read(n if n < _STREAM_CHUNK else _STREAM_CHUNK)
+            if not chunk:
+                raise _truncated(n, len(buf))
+            if len(chunk) > n:
+                raise CBORError("read returned more bytes than requested")
+            buf.extend(chunk)
+            n -= len(chunk)
+
+    def head(self):
+        start = len(self.buf)
+        self.pull(1)
+        ib = self.buf[start]
+        major = ib >> 5
+        ai = ib & 31
+        if ai < 24:
+            return major, ai, ai
+        if ai > 27:
+            raise _bad_ai(ai, start)
+        n = 1 << (ai - 24)
+        self.pull(n)
+        return major, ai, int.from_bytes(self.buf[start + 1 : start + 1 + n], "big")
+
+    def item(self, depth):
+        start = len(self.buf)
+        major, ai, arg = self.head()
+        if major == _MAJOR_BYTES or major == _MAJOR_TEXT:
+            if arg > self.max_size:
+                raise _too_large(arg, self.max_size)
+            self.pull(arg)
+        elif major == _MAJOR_ARRAY or major == _MAJOR_MAP:
+            if depth >= self.max_depth:
+                raise _deep(self.max_depth)
+            if major == _MAJOR_MAP:
+                arg *= 2
+            if arg > self.max_size:
+                raise _too_large(len(self.buf) + arg, self.max_size)
+            for _ in range(arg):
+                self.item(depth + 1)
+        elif major == _MAJOR_TAG:
+            if arg != _TAG_POS_BIGNUM and arg != _TAG_NEG_BIGNUM:
+                raise CBORError("unknown tag %d at offset %d" % (arg, start))
+            cstart = len(self.buf)
+            cmajor, cai, length = self.head()
+            if cmajor != _MAJOR_BYTES:
+                raise CBORError("bignum tag %d must hold a byte string at offset %d" % (arg, cstart))
+            if length > self.max_size:
+                raise _too_large(length, self.max_size)
+            self.pull(length)
+
+
+def decode_stream(read, max_depth=DEFAULT_MAX_DEPTH, max_size=DEFAULT_MAX_SIZE):
+    """Read one canonical CBOR item through ``read(n)`` and return its value.
+
+    ``read(n)`` returns up to ``n`` bytes (fewer, or empty, only at the end of the
+    input). Only the item's own bytes are requested, so whatever follows stays
+    unread; nothing is allocated for a declared length before the bytes arrive.
+    """
+    skim = _Skimmer(read, max_depth, max_size)
+    skim.item(0)
+    return decode(skim.buf, max_depth, max_size)
