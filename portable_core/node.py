@@ -1,0 +1,461 @@
+"""Tree nodes: the byte format of one directory and the bounded, canonical way a big
+directory is split into several node objects (after Irmin's inodes).
+
+A directory is a map from *steps* (path segments) to entries ``(name, kind, ref)``:
+kind ``KIND_CONTENTS`` (0) names a contents object, kind ``KIND_NODE`` (1) a
+subdirectory. The byte format (docs/SPEC.md, "Trees"):
+
+- a directory of at most ``MAX_ENTRIES`` entries is one *flat* node
+  ``encode_object(TAG_NODE, [0, [[name, kind, id], ...]])``, entries sorted by name
+  (UTF-8 byte order, which is also code point order, so ``str`` order);
+- a bigger directory is an *inner* node ``encode_object(TAG_NODE, [1, depth, count,
+  [[bucket, child_id], ...]])``: each entry goes to bucket ``bucket(name, depth)``
+  (5 bits of ``sha256(name)`` at bit ``5*depth``), each non-empty bucket points to the
+  node of that bucket's entries: flat if they are at most ``MAX_ENTRIES``, else inner
+  at ``depth + 1``. ``count`` is the number of entries under the inner node.
+
+The shape is a function of the set of entries only, so a directory's id depends only
+on its contents, never on the order of the edits that built it. Changing one entry
+rewrites one node per level (O(log32 n) nodes), each of bounded size
+(``MAX_FLAT_NODE_BYTES``, ``MAX_INNER_NODE_BYTES``).
+
+In memory a node is a ``Flat`` or an ``Inner``; a child that has not been loaded is
+its 32-byte id (``bytes``). A ref is a 32-byte id (stored object), a ``Blob`` (a
+contents object held in RAM) or, for kind 1, a ``Tree`` (portable_core.tree). Nodes
+are immutable: every edit returns new nodes along the path and shares the rest.
+Functions that may need to load a child take ``store``: the ObjectStore that holds
+the directory's unloaded children.
+"""
+
+import hashlib
+
+from portable_core.compat import const
+from portable_core.objects import (
+    TAG_CONTENTS,
+    TAG_NODE,
+    KIND_NAMES,
+    ObjectError,
+    decode_object,
+    encode_object,
+    to_hex,
+)
+
+MAX_ENTRIES = const(32)  # most entries in one flat node; more: split into buckets
+BUCKETS = const(32)  # buckets of an inner node (5 bits of the name's hash)
+MAX_DEPTH = const(50)  # deepest inner node: bits 250..254 of the 256-bit hash
+MAX_STEP_BYTES = const(255)  # longest path segment, in UTF-8 bytes
+KIND_CONTENTS = const(0)
+KIND_NODE = const(1)
+FORMAT_FLAT = const(0)
+FORMAT_INNER = const(1)
+
+# Size bounds of a raw node object (tag byte included), from canonical CBOR:
+# one flat entry: array(3) 1 + text head 2 + name 255 + kind 1 + bytes head 2 + id 32
+MAX_FLAT_ENTRY_BYTES = const(293)
+# tag 1 + array(2) 1 + format 1 + array(<=32) head 2 + 32 entries
+MAX_FLAT_NODE_BYTES = const(9381)
+# one child: array(2) 1 + bucket (0..31) <=2 + bytes head 2 + id 32
+MAX_INNER_CHILD_BYTES = const(37)
+# tag 1 + array(4) 1 + format 1 + depth (<=50) 2 + count (<=2**64-1) 9
+# + array(<=32) head 2 + 32 children
+MAX_INNER_NODE_BYTES = const(1200)
+
+
+class TreeError(ValueError):
+    """A tree refers to an object that is missing, of the wrong kind or malformed."""
+
+
+def check_step(step, path=None):
+    """Return ``step`` if it is a valid path segment, else raise ValueError.
+
+    A segment is a non-empty ``str`` without ``"/"`` or NUL, not ``"."`` or ``".."``,
+    of at most 255 UTF-8 bytes. ``path`` (optional) is named in the message.
+    """
+    where = "" if path is None else " in path %r" % (path,)
+    if not isinstance(step, str):
+        raise ValueError("path segment %r%s is not a str" % (step, where))
+    if not step:
+        raise ValueError("empty path segment%s" % where)
+    if step == "." or step == "..":
+        raise ValueError("path segment %r%s is not allowed" % (step, where))
+    if "/" in step:
+        raise ValueError("path segment %r%s contains '/'" % (step, where))
+    if "\x00" in step:
+        raise ValueError("path segment %r%s contains NUL" % (step, where))
+    try:
+        size = len(step.encode("utf-8"))
+    except UnicodeError:
+        raise ValueError("path segment %r%s is not valid Unicode text" % (step, where))
+    if size > MAX_STEP_BYTES:
+        raise ValueError(
+            "path segment%s is %d UTF-8 bytes, more than %d" % (where, size, MAX_STEP_BYTES)
+        )
+    return step
+
+
+def bucket(name, depth):
+    """Return the bucket (0..31) of entry ``name`` in an inner node at ``depth``: bits
+    ``5*depth .. 5*depth+4`` of ``sha256(name.encode())``, bit 0 being the most
+    significant bit of the digest's first byte."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    pos = 5 * depth
+    i = pos >> 3
+    window = digest[i] << 8
+    if i + 1 < 32:
+        window |= digest[i + 1]
+    return (window >> (11 - (pos & 7))) & 31
+
+
+class Blob:
+    """A contents object held in RAM: its raw bytes (tag + CBOR) and its id."""
+
+    def __init__(self, raw, oid=None):
+        self.raw = raw
+        self.oid = oid if oid is not None else hashlib.sha256(raw).digest()
+
+    @staticmethod
+    def of_value(value):
+        """Return the Blob of the CBOR value ``value``."""
+        return Blob(encode_object(TAG_CONTENTS, value))
+
+    def hash(self):
+        """Return the contents object's id."""
+        return self.oid
+
+    def value(self):
+        """Return a fresh copy of the stored value."""
+        return decode_object(self.raw)[1]
+
+
+class Flat:
+    """A flat node: ``entries`` is the sorted list of ``(name, kind, ref)``."""
+
+    def __init__(self, entries):
+        self.entries = entries
+        self._id = None  # memoized id
+        self._stored = None  # an ObjectStore known to hold this node and all below
+
+
+class Inner:
+    """An inner node at ``depth``: ``count`` entries below, ``slots`` a list of 32
+    children (None, a 32-byte id or a node)."""
+
+    def __init__(self, depth, count, slots):
+        self.depth = depth
+        self.count = count
+        self.slots = slots
+        self._id = None
+        self._stored = None
+
+
+EMPTY = Flat([])
+EMPTY_RAW = encode_object(TAG_NODE, [FORMAT_FLAT, []])
+EMPTY_ID = hashlib.sha256(EMPTY_RAW).digest()
+EMPTY._id = EMPTY_ID
+
+
+def ref_id(ref):
+    """Return the id of an entry's ref (a 32-byte id, a Blob or a Tree)."""
+    if isinstance(ref, bytes):
+        return ref
+    return ref.hash()
+
+
+def slot_id(slot):
+    """Return the id of a child slot (a 32-byte id or a node; not None)."""
+    if isinstance(slot, bytes):
+        return slot
+    return node_id(slot)
+
+
+def same_entry(a, b):
+    """Return True when entries ``a`` and ``b`` (or None) have the same kind and id."""
+    if a is None or b is None:
+        return a is b
+    if a[1] != b[1]:
+        return False
+    if a[2] is b[2]:
+        return True
+    return ref_id(a[2]) == ref_id(b[2])
+
+
+def encode_node(node):
+    """Return the raw bytes of ``node`` (computing the ids of in-memory children)."""
+    if isinstance(node, Inner):
+        children = []
+        slots = node.slots
+        for i in range(BUCKETS):
+            if slots[i] is not None:
+                children.append([i, slot_id(slots[i])])
+        return encode_object(TAG_NODE, [FORMAT_INNER, node.depth, node.count, children])
+    return encode_object(
+        TAG_NODE, [FORMAT_FLAT, [[e[0], e[1], ref_id(e[2])] for e in node.entries]]
+    )
+
+
+def node_id(node):
+    """Return the id of ``node``, computed once."""
+    if node._id is None:
+        node._id = hashlib.sha256(encode_node(node)).digest()
+    return node._id
+
+
+def is_empty(node):
+    """Return True for a node without entries (an empty flat node)."""
+    return isinstance(node, Flat) and not node.entries
+
+
+def _oid(value):
+    if isinstance(value, (bytearray, memoryview)):
+        value = bytes(value)
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise ValueError("an id is 32 bytes, got %r" % (value,))
+    return value
+
+
+def parse_node(body, depth=0):
+    """Return the Flat or Inner node of a decoded node body found at ``depth``
+    (ValueError if the body is not a well-formed node)."""
+    if not isinstance(body, list) or not body:
+        raise ValueError("a node body is a non-empty array")
+    fmt = body[0]
+    if fmt == FORMAT_FLAT and len(body) == 2 and isinstance(body[1], list):
+        items = body[1]
+        if len(items) > MAX_ENTRIES:
+            raise ValueError("flat node of %d entries (max %d)" % (len(items), MAX_ENTRIES))
+        entries = []
+        prev = None
+        for item in items:
+            if not isinstance(item, list) or len(item) != 3:
+                raise ValueError("a node entry is [name, kind, id]")
+            name = check_step(item[0])
+            if prev is not None and name <= prev:
+                raise ValueError("node entries not sorted: %r after %r" % (name, prev))
+            if item[1] != KIND_CONTENTS and item[1] != KIND_NODE:
+                raise ValueError("entry %r has unknown kind %r" % (name, item[1]))
+            entries.append((name, item[1], _oid(item[2])))
+            prev = name
+        return Flat(entries)
+    if fmt == FORMAT_INNER and len(body) == 4 and isinstance(body[3], list):
+        if body[1] != depth:
+            raise ValueError("inner node of depth %r where depth %d was expected" % (body[1], depth))
+        count = body[2]
+        if not isinstance(count, int) or count <= MAX_ENTRIES:
+            raise ValueError("inner node with entry count %r" % (count,))
+        slots = [None] * BUCKETS
+        prev = -1
+        for item in body[3]:
+            if not isinstance(item, list) or len(item) != 2:
+                raise ValueError("an inner node child is [bucket, id]")
+            i = item[0]
+            if not isinstance(i, int) or i <= prev or i >= BUCKETS:
+                raise ValueError("bad or unsorted bucket %r" % (i,))
+            slots[i] = _oid(item[1])
+            prev = i
+        if prev < 0:
+            raise ValueError("inner node without children")
+        return Inner(depth, count, slots)
+    raise ValueError("unknown node format")
+
+
+def load(store, nid, depth=0):
+    """Read, decode and check node ``nid`` from ``store`` (expected at ``depth``);
+    raise TreeError naming the id if it is missing, not a node or malformed."""
+    raw = store.get(nid) if store is not None else None
+    if raw is None:
+        raise TreeError("missing node object %s" % to_hex(nid))
+    try:
+        tag, body = decode_object(raw)
+    except ObjectError as exc:
+        raise TreeError("object %s: %s" % (to_hex(nid), exc))
+    if tag != TAG_NODE:
+        raise TreeError("object %s is a %s object, not a node" % (to_hex(nid), KIND_NAMES[tag]))
+    try:
+        node = parse_node(body, depth)
+    except ValueError as exc:
+        raise TreeError("malformed node %s: %s" % (to_hex(nid), exc))
+    node._id = nid
+    node._stored = store
+    return node
+
+
+def read_contents(store, oid):
+    """Return the value of contents object ``oid`` in ``store`` (TreeError if it is
+    missing or not a contents object)."""
+    raw = store.get(oid) if store is not None else None
+    if raw is None:
+        raise TreeError("missing contents object %s" % to_hex(oid))
+    try:
+        tag, body = decode_object(raw)
+    except ObjectError as exc:
+        raise TreeError("object %s: %s" % (to_hex(oid), exc))
+    if tag != TAG_CONTENTS:
+        raise TreeError("object %s is a %s object, not contents" % (to_hex(oid), KIND_NAMES[tag]))
+    return body
+
+
+def resolve(store, slot, depth):
+    """Return the node in ``slot`` (None: empty, an id: loaded from ``store``)."""
+    if slot is None:
+        return EMPTY
+    if isinstance(slot, bytes):
+        return load(store, slot, depth)
+    return slot
+
+
+def lookup(store, node, name):
+    """Return the entry ``(name, kind, ref)`` of ``name`` in the directory whose top
+    node is ``node``, or None. Loads one node per level."""
+    while isinstance(node, Inner):
+        slot = node.slots[bucket(name, node.depth)]
+        if slot is None:
+            return None
+        node = resolve(store, slot, node.depth + 1)
+    for entry in node.entries:
+        if entry[0] == name:
+            return entry
+    return None
+
+
+def _position(entries, name):
+    lo = 0
+    hi = len(entries)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if entries[mid][0] < name:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def split(entries, depth):
+    """Return the canonical node of the sorted ``entries`` at ``depth``."""
+    if len(entries) <= MAX_ENTRIES:
+        return Flat(entries)
+    if depth > MAX_DEPTH:
+        raise TreeError("more than %d names share a 255-bit hash prefix" % MAX_ENTRIES)
+    groups = [None] * BUCKETS
+    for entry in entries:
+        i = bucket(entry[0], depth)
+        if groups[i] is None:
+            groups[i] = [entry]
+        else:
+            groups[i].append(entry)
+    for i in range(BUCKETS):
+        if groups[i] is not None:
+            groups[i] = split(groups[i], depth + 1)
+    return Inner(depth, len(entries), groups)
+
+
+def insert(store, node, entry, depth=0):
+    """Return ``(new_node, added)``: ``node`` (at ``depth``) with ``entry`` set;
+    ``added`` is True when the name was absent. Returns ``node`` itself when the same
+    entry is already there."""
+    name = entry[0]
+    if isinstance(node, Inner):
+        i = bucket(name, depth)
+        child = resolve(store, node.slots[i], depth + 1)
+        new_child, added = insert(store, child, entry, depth + 1)
+        if new_child is child:
+            return node, False
+        slots = list(node.slots)
+        slots[i] = new_child
+        return Inner(depth, node.count + (1 if added else 0), slots), added
+    entries = node.entries
+    k = _position(entries, name)
+    if k < len(entries) and entries[k][0] == name:
+        old = entries[k]
+        if old[1] == entry[1] and _same_ref(old[2], entry[2], entry[1]):
+            return node, False
+        return Flat(entries[:k] + [entry] + entries[k + 1 :]), False
+    return split(entries[:k] + [entry] + entries[k:], depth), True
+
+
+def _same_ref(a, b, kind):
+    # cheap equality only: never hashes an in-memory subtree
+    if a is b:
+        return True
+    if isinstance(a, bytes) and isinstance(b, bytes):
+        return a == b
+    return kind == KIND_CONTENTS and ref_id(a) == ref_id(b)
+
+
+def delete(store, node, name, depth=0):
+    """Return ``(new_node, removed)``: ``node`` (at ``depth``) without ``name``;
+    ``node`` itself when the name is absent. An inner node left with at most
+    ``MAX_ENTRIES`` entries collapses into a flat node."""
+    if isinstance(node, Inner):
+        i = bucket(name, depth)
+        if node.slots[i] is None:
+            return node, False
+        child = resolve(store, node.slots[i], depth + 1)
+        new_child, removed = delete(store, child, name, depth + 1)
+        if not removed:
+            return node, False
+        slots = list(node.slots)
+        slots[i] = None if is_empty(new_child) else new_child
+        if node.count - 1 <= MAX_ENTRIES:
+            return Flat(_gather(store, slots, depth + 1)), True
+        return Inner(depth, node.count - 1, slots), True
+    entries = node.entries
+    k = _position(entries, name)
+    if k < len(entries) and entries[k][0] == name:
+        if len(entries) == 1:
+            return EMPTY, True
+        return Flat(entries[:k] + entries[k + 1 :]), True
+    return node, False
+
+
+def _gather(store, slots, depth):
+    out = []
+    for slot in slots:
+        if slot is not None:
+            out.extend(all_entries(store, resolve(store, slot, depth), depth))
+    out.sort(key=_name)
+    return out
+
+
+def _name(entry):
+    return entry[0]
+
+
+def all_entries(store, node, depth=0):
+    """Return the sorted list of every entry of the directory whose top node is
+    ``node`` (loads every node of that one directory)."""
+    if isinstance(node, Inner):
+        return _gather(store, node.slots, node.depth + 1)
+    return list(node.entries)
+
+
+def delta(sx, x, sy, y, depth, out):
+    """Append to ``out`` one ``(name, entry_x, entry_y)`` per name whose entry differs
+    between directory nodes ``x`` (children in ``sx``) and ``y`` (in ``sy``); an
+    absent entry is None. ``x``/``y`` are slots (None, id or node) at ``depth``.
+    Children with equal ids are skipped without being loaded."""
+    if x is None and y is None:
+        return
+    if x is not None and y is not None and slot_id(x) == slot_id(y):
+        return
+    nx = resolve(sx, x, depth)
+    ny = resolve(sy, y, depth)
+    if isinstance(nx, Inner) and isinstance(ny, Inner):
+        for i in range(BUCKETS):
+            delta(sx, nx.slots[i], sy, ny.slots[i], depth + 1, out)
+        return
+    ex = all_entries(sx, nx, depth)
+    ey = all_entries(sy, ny, depth)
+    i = 0
+    j = 0
+    while i < len(ex) or j < len(ey):
+        if j >= len(ey) or (i < len(ex) and ex[i][0] < ey[j][0]):
+            out.append((ex[i][0], ex[i], None))
+            i += 1
+        elif i >= len(ex) or ey[j][0] < ex[i][0]:
+            out.append((ey[j][0], None, ey[j]))
+            j += 1
+        else:
+            if not same_entry(ex[i], ey[j]):
+                out.append((ex[i][0], ex[i], ey[j]))
+            i += 1
+            j += 1

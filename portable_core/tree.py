@@ -1,0 +1,559 @@
+"""Immutable, lazily loaded, path-addressed trees (Irmin's ``Tree``).
+
+A ``Tree`` is a directory: a map from steps to contents (CBOR values) and to
+subtrees. Every operation returns a new tree and shares everything it did not
+change. A tree opened with ``Tree.of_node`` loads nothing until asked; ``find``
+loads only the nodes on the path (one per level of the directory's node split, see
+portable_core/node.py); an edited tree holds in RAM only the nodes it rewrote, the
+rest stays referenced by id. ``write`` stores the new objects and returns the root
+id; reopen with ``Tree.of_node`` to drop the in-memory spine.
+
+Paths are ``"a/b/c"`` or a tuple/list of steps; ``""`` / ``()`` is the root.
+Absent contents are reported as ``MISSING`` (conflict.py), never None (a stored
+CBOR null). Paths in results (walk, diff, conflicts) are ``"/"``-joined strings,
+ordered by their tuple of steps.
+"""
+
+from portable_core.conflict import MISSING, Conflict, is_conflict
+from portable_core.node import (
+    EMPTY,
+    EMPTY_ID,
+    KIND_CONTENTS,
+    KIND_NODE,
+    Blob,
+    Flat,
+    Inner,
+    TreeError,
+    all_entries,
+    check_step,
+    delete,
+    delta,
+    encode_node,
+    insert,
+    load,
+    lookup,
+    node_id,
+    parse_node,
+    read_contents,
+    same_entry,
+)
+from portable_core.objects import TAG_NODE, decode_object, to_hex
+
+KIND_STR = ("contents", "node")
+
+
+def parse_path(path):
+    """Return the tuple of validated steps of ``path`` (a ``"/"``-separated str or a
+    tuple/list of steps); ValueError on a bad path or step."""
+    if isinstance(path, str):
+        if not path:
+            return ()
+        steps = path.split("/")
+    elif isinstance(path, (tuple, list)):
+        steps = path
+    else:
+        raise ValueError("a path is a str or a tuple/list of steps, got %r" % (path,))
+    for step in steps:
+        check_step(step, path)
+    return tuple(steps)
+
+
+def path_str(steps):
+    """Return the ``"/"``-joined form of a tuple of steps."""
+    return "/".join(steps)
+
+
+def _join(prefix, name):
+    return prefix + "/" + name if prefix else name
+
+
+class Tree:
+    """An immutable directory tree; build with ``Tree.empty()`` or ``Tree.of_node``."""
+
+    last_write_bytes = 0  # bytes of new objects stored by the last ``write``
+    last_write_objects = 0  # number of new objects stored by the last ``write``
+
+    def __init__(self, store, root):
+        # internal: ``root`` is a node id (bytes, read from ``store``) or a node
+        self._store = store
+        self._root = root
+
+    @staticmethod
+    def empty():
+        """Return the empty tree."""
+        return Tree(None, EMPTY)
+
+    @staticmethod
+    def of_node(objects, node_id):
+        """Return the tree whose root node is ``node_id`` in ObjectStore ``objects``.
+        Lazy: nothing is read until an operation needs it."""
+        if isinstance(node_id, (bytearray, memoryview)):
+            node_id = bytes(node_id)
+        if not isinstance(node_id, bytes) or len(node_id) != 32:
+            raise ValueError("a node id is 32 bytes, got %r" % (node_id,))
+        return Tree(objects, node_id)
+
+    def _node(self):
+        root = self._root
+        if isinstance(root, bytes):
+            return load(self._store, root, 0)
+        return root
+
+    def _sub(self, entry):
+        return _subtree(self._store, entry)
+
+    def is_empty(self):
+        """Return True when the tree has no entries (reads nothing)."""
+        root = self._root
+        if isinstance(root, bytes):
+            return root == EMPTY_ID
+        return isinstance(root, Flat) and not root.entries
+
+    def hash(self):
+        """Return the id the root node has (or would have) once written: 32 bytes.
+        Needs no store; only in-memory nodes are encoded (each once)."""
+        root = self._root
+        if isinstance(root, bytes):
+            return root
+        return node_id(root)
+
+    def equal(self, other):
+        """Return True when ``other`` is a Tree with the same contents (same hash)."""
+        return isinstance(other, Tree) and self.hash() == other.hash()
+
+    def __eq__(self, other):
+        return self.equal(other)
+
+    def __ne__(self, other):
+        return not self.equal(other)
+
+    def __hash__(self):
+        h = self.hash()
+        return (h[0] << 16) | (h[1] << 8) | h[2]
+
+    def __repr__(self):
+        if isinstance(self._root, bytes):
+            return "<Tree %s>" % to_hex(self._root)[:16]
+        return "<Tree (in memory)>"
+
+    def _entry(self, steps):
+        # (tree holding the last step, entry or None); steps is non-empty
+        t = self
+        for step in steps[:-1]:
+            e = lookup(t._store, t._node(), step)
+            if e is None or e[1] != KIND_NODE:
+                return None, None
+            t = t._sub(e)
+        return t, lookup(t._store, t._node(), steps[-1])
+
+    def find(self, path):
+        """Return the value stored at ``path``, or MISSING when there is no contents
+        there (absent, or a subtree). Reads only the nodes on the path."""
+        steps = parse_path(path)
+        if not steps:
+            return MISSING
+        t, e = self._entry(steps)
+        if e is None or e[1] != KIND_CONTENTS:
+            return MISSING
+        return _value(t._store, e)
+
+    def get(self, path):
+        """Return the value stored at ``path``; raise KeyError(path) if there is none."""
+        value = self.find(path)
+        if value is MISSING:
+            raise KeyError(path)
+        return value
+
+    def find_tree(self, path):
+        """Return the subtree at ``path`` (the tree itself for the root), or None when
+        there is no subtree there."""
+        steps = parse_path(path)
+        if not steps:
+            return self
+        t, e = self._entry(steps)
+        if e is None or e[1] != KIND_NODE:
+            return None
+        return t._sub(e)
+
+    def kind(self, path):
+        """Return ``"contents"``, ``"node"`` or None for what is at ``path``; the root
+        is always a ``"node"``."""
+        steps = parse_path(path)
+        if not steps:
+            return "node"
+        e = self._entry(steps)[1]
+        return None if e is None else KIND_STR[e[1]]
+
+    def mem(self, path):
+        """Return True when contents are stored at ``path``."""
+        return self.kind(path) == "contents"
+
+    def mem_tree(self, path):
+        """Return True when a subtree is at ``path`` (always True for the root)."""
+        return self.kind(path) == "node"
+
+    def list(self, path=""):
+        """Return the sorted list of ``(step, kind)`` of the directory at ``path``
+        (kind ``"contents"`` or ``"node"``); [] when there is no directory there.
+        Loads every node of that one directory."""
+        t = self.find_tree(path)
+        if t is None:
+            return []
+        return [(e[0], KIND_STR[e[1]]) for e in all_entries(t._store, t._node(), 0)]
+
+    def _update(self, steps, kind, ref):
+        # set (kind, ref) at steps, or remove when kind is None; returns self if unchanged
+        store = self._store
+        node = self._node()
+        name = steps[0]
+        if len(steps) == 1:
+            if kind is None:
+                new = delete(store, node, name, 0)[0]
+            else:
+                new = insert(store, node, (name, kind, ref), 0)[0]
+        else:
+            e = lookup(store, node, name)
+            if e is not None and e[1] == KIND_NODE:
+                sub = self._sub(e)
+            elif kind is None:
+                return self
+            else:
+                sub = EMPTY_TREE
+            new_sub = sub._update(steps[1:], kind, ref)
+            if new_sub is sub:
+                return self
+            if new_sub.is_empty():
+                new = delete(store, node, name, 0)[0]
+            else:
+                new = insert(store, node, (name, KIND_NODE, new_sub._ref_for(store)), 0)[0]
+        if new is node:
+            return self
+        return Tree(store, new)
+
+    def _ref_for(self, store):
+        # how a parent reading from ``store`` refers to this tree
+        if isinstance(self._root, bytes) and self._store is store:
+            return self._root
+        return self
+
+    def add(self, path, value):
+        """Return a tree with ``value`` (any CBOR value) stored at ``path`` (not the
+        root). Missing directories are created; contents or a subtree already at
+        ``path`` or at a prefix of it are replaced."""
+        steps = parse_path(path)
+        if not steps:
+            raise ValueError("cannot store contents at the root path")
+        return self._update(steps, KIND_CONTENTS, Blob.of_value(value))
+
+    def add_tree(self, path, tree):
+        """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
+        Adding an empty tree removes ``path``."""
+        if not isinstance(tree, Tree):
+            raise TypeError("add_tree needs a Tree, got %r" % (tree,))
+        steps = parse_path(path)
+        if tree.is_empty():
+            return self.remove(steps)
+        if not steps:
+            return tree
+        return self._update(steps, KIND_NODE, tree._ref_for(self._store))
+
+    def remove(self, path):
+        """Return a tree without what is at ``path`` (contents or subtree; the root:
+        the empty tree). Directories left empty vanish. Removing nothing is a no-op."""
+        steps = parse_path(path)
+        if not steps:
+            return EMPTY_TREE
+        return self._update(steps, None, None)
+
+    def iter_contents(self, prefix=""):
+        """Yield ``(path, value)`` for every contents at or under ``prefix``, lazily,
+        ordered by path (one directory's entry list in RAM per level)."""
+        steps = parse_path(prefix)
+        if not steps:
+            yield from _walk(self, "")
+            return
+        t, e = self._entry(steps)
+        if e is None:
+            return
+        if e[1] == KIND_CONTENTS:
+            yield path_str(steps), _value(t._store, e)
+        else:
+            yield from _walk(t._sub(e), path_str(steps))
+
+    def walk(self):
+        """Yield ``(path, value)`` for every contents of the tree (see iter_contents)."""
+        return self.iter_contents("")
+
+    def diff(self, other):
+        """Return the list of ``(path, change, old, new)`` turning this tree into
+        ``other``, one per contents path, ordered by path; ``change`` is ``"added"``
+        (old is MISSING), ``"removed"`` (new is MISSING) or ``"updated"``. Subtrees
+        (and parts of split directories) with equal ids are skipped unread."""
+        out = []
+        _diff(self, other, "", out)
+        return out
+
+    def write(self, objects):
+        """Store every object of this tree that ``objects`` lacks and return the root
+        node id. Only in-memory nodes and contents are encoded; subtrees already
+        known to be in ``objects`` are skipped (objects referenced from another store
+        are copied). Sets ``last_write_bytes`` / ``last_write_objects`` to what was
+        new."""
+        stats = [0, 0]
+        oid = _write_tree(self, objects, stats)
+        self.last_write_bytes = stats[0]
+        self.last_write_objects = stats[1]
+        return oid
+
+
+EMPTY_TREE = Tree(None, EMPTY)
+
+
+def _subtree(store, entry):
+    ref = entry[2]
+    if isinstance(ref, bytes):
+        return Tree(store, ref)
+    return ref
+
+
+def _value(store, entry):
+    ref = entry[2]
+    if isinstance(ref, bytes):
+        return read_contents(store, ref)
+    return ref.value()
+
+
+def _walk(tree, prefix):
+    for e in all_entries(tree._store, tree._node(), 0):
+        path = _join(prefix, e[0])
+        if e[1] == KIND_CONTENTS:
+            yield path, _value(tree._store, e)
+        else:
+            yield from _walk(tree._sub(e), path)
+
+
+def _diff(a, b, prefix, out):
+    if a.hash() == b.hash():
+        return
+    changes = []
+    delta(a._store, a._root, b._store, b._root, 0, changes)
+    changes.sort(key=_first)
+    for name, ea, eb in changes:
+        path = _join(prefix, name)
+        ka = None if ea is None else ea[1]
+        kb = None if eb is None else eb[1]
+        if ka == KIND_NODE and kb == KIND_NODE:
+            _diff(a._sub(ea), b._sub(eb), path, out)
+            continue
+        if ka == KIND_CONTENTS and kb == KIND_CONTENTS:
+            out.append((path, "updated", _value(a._store, ea), _value(b._store, eb)))
+            continue
+        # one side absent or the kinds differ: "x" sorts before "x/..."
+        if ka == KIND_CONTENTS:
+            out.append((path, "removed", _value(a._store, ea), MISSING))
+        if kb == KIND_CONTENTS:
+            out.append((path, "added", MISSING, _value(b._store, eb)))
+        if ka == KIND_NODE:
+            for p, v in _walk(a._sub(ea), path):
+                out.append((p, "removed", v, MISSING))
+        if kb == KIND_NODE:
+            for p, v in _walk(b._sub(eb), path):
+                out.append((p, "added", MISSING, v))
+
+
+def _first(item):
+    return item[0]
+
+
+# -- writing ---------------------------------------------------------------
+
+
+def _put(objects, raw, oid, stats):
+    if not objects.mem(oid):
+        objects.add(raw)
+        stats[0] += len(raw)
+        stats[1] += 1
+
+
+def _write_tree(tree, objects, stats):
+    root = tree._root
+    if isinstance(root, bytes):
+        if tree._store is not objects:
+            _copy(tree._store, objects, root, stats)
+        return root
+    return _write_node(root, tree._store, objects, stats)
+
+
+def _write_node(node, src, objects, stats):
+    if node._stored is objects:
+        return node._id
+    if isinstance(node, Inner):
+        for slot in node.slots:
+            if isinstance(slot, bytes):
+                if src is not objects:
+                    _copy(src, objects, slot, stats)
+            elif slot is not None:
+                _write_node(slot, src, objects, stats)
+    else:
+        for e in node.entries:
+            ref = e[2]
+            if isinstance(ref, bytes):
+                if src is not objects:
+                    _copy(src, objects, ref, stats)
+            elif isinstance(ref, Blob):
+                _put(objects, ref.raw, ref.oid, stats)
+            else:
+                _write_tree(ref, objects, stats)
+    raw = encode_node(node)
+    if node._id is None:
+        node._id = _sha(raw)
+    _put(objects, raw, node._id, stats)
+    if node is not EMPTY:  # the shared empty node keeps no store alive
+        node._stored = objects
+    return node._id
+
+
+def _sha(raw):
+    import hashlib
+
+    return hashlib.sha256(raw).digest()
+
+
+def _copy(src, dst, oid, stats):
+    # copy object ``oid`` and everything below it from ``src`` to ``dst`` (children
+    # first), skipping what ``dst`` already has
+    if dst.mem(oid):
+        return
+    raw = src.get(oid) if src is not None else None
+    if raw is None:
+        raise TreeError("missing object %s" % to_hex(oid))
+    if raw[0] == TAG_NODE:
+        body = decode_object(raw)[1]
+        try:
+            node = parse_node(body, body[1] if len(body) == 4 else 0)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise TreeError("malformed node %s: %s" % (to_hex(oid), exc))
+        if isinstance(node, Inner):
+            for slot in node.slots:
+                if slot is not None:
+                    _copy(src, dst, slot, stats)
+        else:
+            for e in node.entries:
+                _copy(src, dst, e[2], stats)
+        node = None
+    dst.add(raw)
+    stats[0] += len(raw)
+    stats[1] += 1
+
+
+# -- merging ---------------------------------------------------------------
+
+
+def _as_tree(objects, t):
+    if t is None:
+        return EMPTY_TREE
+    if isinstance(t, Tree):
+        return t
+    return Tree.of_node(objects, t)
+
+
+def merge_trees(objects, old, a, b, merge_for_path):
+    """Three-way merge of trees ``a`` and ``b`` from their common ancestor ``old``
+    (None: the empty tree). Each of old/a/b is a Tree or a node id in ``objects``.
+    ``merge_for_path(path)`` returns the function ``f(old, a, b)`` merging the values
+    at ``path`` (any of them may be MISSING; it returns a value, MISSING to remove,
+    or a Conflict). Returns the merged Tree or the first Conflict (by path), whose
+    ``path`` names where it happened.
+
+    Per directory: a side equal to the other or to ``old`` wins without being read;
+    only the names that changed on both sides are merged; contents on one side and a
+    subtree on the other, both changed, conflict. Deterministic, and symmetric in
+    ``a``/``b`` when every ``f`` is.
+    """
+    o = _as_tree(objects, old)
+    return _merge(o, _as_tree(objects, a), _as_tree(objects, b), (), merge_for_path)
+
+
+def _changes(x, y):
+    out = []
+    delta(x._store, x._root, y._store, y._root, 0, out)
+    found = {}
+    for name, ex, ey in out:
+        found[name] = (ex, ey)
+    return found
+
+
+def _merge(o, a, b, steps, merge_for_path):
+    ho = o.hash()
+    ha = a.hash()
+    hb = b.hash()
+    if ha == hb or hb == ho:
+        return a
+    if ha == ho:
+        return b
+    da = _changes(o, a)
+    db = _changes(o, b)
+    result = a
+    for name in sorted(db):
+        eo, eb = db[name]
+        if name in da:
+            ea = da[name][1]
+            if same_entry(ea, eb):
+                continue
+            merged = _merge_entry(o, eo, a, ea, b, eb, steps + (name,), merge_for_path)
+            if is_conflict(merged):
+                return merged
+        else:
+            merged = _export(b, eb, result._store)
+        if merged is None:
+            result = result._update((name,), None, None)
+        else:
+            result = result._update((name,), merged[0], merged[1])
+    return result
+
+
+def _export(tree, entry, store):
+    # (kind, ref) of ``entry`` of ``tree`` usable in a directory reading from ``store``
+    if entry is None:
+        return None
+    ref = entry[2]
+    if isinstance(ref, bytes) and tree._store is not store:
+        if entry[1] == KIND_NODE:
+            return KIND_NODE, Tree(tree._store, ref)
+        return KIND_CONTENTS, Blob(_raw(tree._store, ref), ref)
+    return entry[1], ref
+
+
+def _raw(store, oid):
+    raw = store.get(oid) if store is not None else None
+    if raw is None:
+        raise TreeError("missing contents object %s" % to_hex(oid))
+    return raw
+
+
+def _merge_entry(o, eo, a, ea, b, eb, steps, merge_for_path):
+    ka = None if ea is None else ea[1]
+    kb = None if eb is None else eb[1]
+    path = path_str(steps)
+    if ka != KIND_NODE and kb != KIND_NODE:
+        f = merge_for_path(path)
+        vo = _value(o._store, eo) if eo is not None and eo[1] == KIND_CONTENTS else MISSING
+        va = MISSING if ea is None else _value(a._store, ea)
+        vb = MISSING if eb is None else _value(b._store, eb)
+        value = f(vo, va, vb)
+        if is_conflict(value):
+            return value.at(path)
+        if value is MISSING:
+            return None
+        return KIND_CONTENTS, Blob.of_value(value)
+    if ka != KIND_CONTENTS and kb != KIND_CONTENTS:
+        so = o._sub(eo) if eo is not None and eo[1] == KIND_NODE else EMPTY_TREE
+        sa = EMPTY_TREE if ea is None else a._sub(ea)
+        sb = EMPTY_TREE if eb is None else b._sub(eb)
+        merged = _merge(so, sa, sb, steps, merge_for_path)
+        if is_conflict(merged):
+            return merged
+        if merged.is_empty():
+            return None
+        return KIND_NODE, merged
+    return Conflict("contents on one side, a subtree on the other", path)
