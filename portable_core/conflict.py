@@ -57,5 +57,5 @@ class MergeConflictError(Exception):
     """
 
     def __init__(self, conflict):
-        Exception.__init__(self, str(conflict))
+        super().__init__(str(conflict))
         self.conflict = conflict

@@ -16,7 +16,7 @@ class MaxDepthReached(Exception):
     """A history search needed to go deeper than its ``max_depth``."""
 
     def __init__(self, max_depth):
-        Exception.__init__(self, "max depth reached (%d)" % max_depth)
+        super().__init__("max depth reached (%d)" % max_depth)
         self.max_depth = max_depth
 
 

@@ -31,7 +31,7 @@ class StoreError(Exception):
     """A store operation could not be done as asked."""
 
 
-class InvalidBranchName(StoreError, ValueError):
+class InvalidBranchName(ValueError):
     """A branch name outside ``[A-Za-z0-9-_./]`` or not a valid Git ref component."""
 
 
@@ -45,7 +45,7 @@ class TestFailed(WriteError):
     __test__ = False  # not a pytest test class
 
     def __init__(self, path, found):
-        WriteError.__init__(self, "test_and_set at %r failed: found %r" % (path, found))
+        super().__init__("test_and_set at %r failed: found %r" % (path, found))
         self.path = path
         self.found = found
 
@@ -59,7 +59,7 @@ class FastForwardError(StoreError):
     "max_depth_reached"."""
 
     def __init__(self, reason):
-        StoreError.__init__(self, "fast-forward refused: " + reason.replace("_", " "))
+        super().__init__("fast-forward refused: " + reason.replace("_", " "))
         self.reason = reason
 
 
