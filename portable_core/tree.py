@@ -35,7 +35,6 @@ from portable_core.node import (
     node_id,
     parse_node,
     read_contents,
-    same_entry,
 )
 from portable_core.objects import TAG_NODE, decode_object, to_hex
 
@@ -465,10 +464,13 @@ def merge_trees(objects, old, a, b, merge_for_path):
     or a Conflict). Returns the merged Tree or the first Conflict (by path), whose
     ``path`` names where it happened.
 
-    Per directory: a side equal to the other or to ``old`` wins without being read;
-    only the names that changed on both sides are merged; contents on one side and a
-    subtree on the other, both changed, conflict. Deterministic, and symmetric in
-    ``a``/``b`` when every ``f`` is.
+    Per directory (and per part of a split directory): a side whose id equals
+    ``old``'s yields the other side without being read; only the names changed on
+    both sides are merged. As in Irmin, a path changed on both sides is merged even
+    when both made the same change (``f`` is called, so concurrent counter
+    increments add up; a subtree equal on both sides is descended along its changed
+    paths only). Contents on one side and a subtree on the other, both changed,
+    conflict. Deterministic, and symmetric in ``a``/``b`` when every ``f`` is.
     """
     o = _as_tree(objects, old)
     return _merge(o, _as_tree(objects, a), _as_tree(objects, b), (), merge_for_path)
@@ -485,11 +487,9 @@ def _changes(x, y):
 
 def _merge(o, a, b, steps, merge_for_path):
     ho = o.hash()
-    ha = a.hash()
-    hb = b.hash()
-    if ha == hb or hb == ho:
+    if b.hash() == ho:
         return a
-    if ha == ho:
+    if a.hash() == ho:
         return b
     da = _changes(o, a)
     db = _changes(o, b)
@@ -498,8 +498,6 @@ def _merge(o, a, b, steps, merge_for_path):
         eo, eb = db[name]
         if name in da:
             ea = da[name][1]
-            if same_entry(ea, eb):
-                continue
             merged = _merge_entry(o, eo, a, ea, b, eb, steps + (name,), merge_for_path)
             if is_conflict(merged):
                 return merged
