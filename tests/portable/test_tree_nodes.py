@@ -1,0 +1,263 @@
+"""Tree nodes: flat/inner format, canonical splitting, bounded rewrites, lazy loading."""
+
+import gc
+
+from portable_core.node import (
+    MAX_ENTRIES,
+    MAX_FLAT_NODE_BYTES,
+    MAX_INNER_NODE_BYTES,
+    bucket,
+)
+from portable_core.objects import TAG_NODE, decode_object
+from portable_core.storage import MemObjectStore, object_id
+from portable_core.tree import Tree, TreeError
+
+
+class CountingStore(MemObjectStore):
+    """A MemObjectStore counting reads and bytes added."""
+
+    def __init__(self):
+        MemObjectStore.__init__(self)
+        self.gets = 0
+        self.added = 0
+
+    def get(self, oid):
+        self.gets += 1
+        return MemObjectStore.get(self, oid)
+
+    def add(self, raw):
+        if not self.mem(object_id(raw)):
+            self.added += len(raw)
+        return MemObjectStore.add(self, raw)
+
+
+def body_of(store, oid):
+    tag, body = decode_object(store.get(oid))
+    assert tag == TAG_NODE
+    return body
+
+
+def build(names, value=1):
+    t = Tree.empty()
+    for n in names:
+        t = t.add((n,), value)
+    return t
+
+
+def keys(n, prefix="k"):
+    return [prefix + str(i) for i in range(n)]
+
+
+def test_bucket_function():
+    # bits 5*depth.. of sha256(name): checked against a slow big-integer reference
+    import hashlib
+
+    for name in ("a", "k17", "\u00e9t\u00e9", "x" * 40):
+        h = hashlib.sha256(name.encode("utf-8")).digest()
+        bits = "".join(("0000000" + bin(b)[2:])[-8:] for b in h)
+        for depth in (0, 1, 2, 7, 49, 50):
+            want = int(bits[5 * depth : 5 * depth + 5], 2)
+            assert bucket(name, depth) == want, (name, depth)
+    assert bucket("a", 0) == 0xCA >> 3  # sha256("a") starts ca978112...
+
+
+def test_flat_node_format():
+    s = MemObjectStore()
+    t = build(["b", "a"]).add("c/d", "x")
+    oid = t.write(s)
+    body = body_of(s, oid)
+    assert body[0] == 0
+    assert [e[0] for e in body[1]] == ["a", "b", "c"]
+    assert [e[1] for e in body[1]] == [0, 0, 1]
+    assert all(len(e[2]) == 32 for e in body[1])
+    assert body[1][2][2] == t.find_tree("c").hash()
+
+
+def test_split_200_keys():
+    s = MemObjectStore()
+    t = build(keys(200))
+    oid = t.write(s)
+    body = body_of(s, oid)
+    assert body[0] == 1 and body[1] == 0 and body[2] == 200, body[:3]
+    children = body[3]
+    assert [c[0] for c in children] == sorted(set(c[0] for c in children))
+    total = 0
+    for i, child in children:
+        cb = body_of(s, child)
+        assert cb[0] == 0  # 200 keys: every bucket fits in a flat node here
+        for e in cb[1]:
+            assert bucket(e[0], 0) == i
+        total += len(cb[1])
+    assert total == 200
+    r = Tree.of_node(s, oid)
+    assert len(r.list()) == 200
+    assert r.find("k123") == 1
+    assert [n for n, _ in r.list()] == sorted(keys(200))
+    for raw_id in s.iterate():
+        raw = s.get(raw_id)
+        if raw[0] == TAG_NODE:
+            assert len(raw) <= MAX_FLAT_NODE_BYTES
+
+
+def test_collapse_to_flat_same_hash():
+    names = keys(40)
+    t = build(names)
+    for n in names[MAX_ENTRIES:]:
+        t = t.remove((n,))
+    small = build(names[:MAX_ENTRIES])
+    assert t.hash() == small.hash()
+    s = MemObjectStore()
+    assert body_of(s, t.write(s))[0] == 0
+    # and across a store: reopen, remove, compare
+    big = Tree.of_node(s, build(names).write(s))
+    for n in names[MAX_ENTRIES - 1 :]:
+        big = big.remove((n,))
+    assert big.hash() == build(names[: MAX_ENTRIES - 1]).hash()
+    assert big.list() == [(n, "contents") for n in sorted(names[: MAX_ENTRIES - 1])]
+
+
+def test_order_independent_with_splits():
+    names = keys(90)
+    t1 = build(names)
+    t2 = build(list(reversed(names)))
+    t3 = build(names[::2])
+    for n in names[1::2]:
+        t3 = t3.add((n,), 2)
+    for n in names[1::2]:
+        t3 = t3.add((n,), 1)
+    assert t1.hash() == t2.hash() == t3.hash()
+    t4 = t1.add("zz", 0).remove("zz")
+    assert t4.hash() == t1.hash()
+
+
+def same_bucket_names(count, depth0_bucket):
+    out = []
+    i = 0
+    while len(out) < count:
+        n = "n" + str(i)
+        if bucket(n, 0) == depth0_bucket:
+            out.append(n)
+        i += 1
+    return out
+
+
+def test_two_levels_of_splitting():
+    # 40 names all in bucket 7 at depth 0: inner(0) -> inner(1) -> flat nodes
+    names = same_bucket_names(40, 7) + ["other" + str(i) for i in range(3)]
+    s = MemObjectStore()
+    t = build(names)
+    oid = t.write(s)
+    root = body_of(s, oid)
+    assert root[0] == 1 and root[1] == 0 and root[2] == 43
+    big = [c for c in root[3] if c[0] == 7]
+    assert len(big) == 1
+    inner = body_of(s, big[0][1])
+    assert inner[0] == 1 and inner[1] == 1 and inner[2] == 40, inner[:3]
+    for i, child in inner[3]:
+        for e in body_of(s, child)[1]:
+            assert bucket(e[0], 1) == i
+    r = Tree.of_node(s, oid)
+    for n in names:
+        assert r.find((n,)) == 1
+    assert build(list(reversed(names))).hash() == oid
+    # removing back below the bound collapses both levels
+    r2 = r
+    for n in names[:12]:
+        r2 = r2.remove((n,))
+    assert r2.hash() == build(names[12:]).hash()
+    assert body_of(s, r2.write(s))[0] == 0
+
+
+def test_one_key_change_writes_few_small_nodes():
+    s = CountingStore()
+    names = keys(300)
+    oid = build(names).write(s)
+    gc.collect()
+    r = Tree.of_node(s, oid).add("k150", 2)
+    before = s.added
+    oid2 = r.write(s)
+    assert r.last_write_bytes == s.added - before
+    # contents + one flat leaf + the root inner node
+    assert r.last_write_objects == 3, r.last_write_objects
+    assert r.last_write_bytes < 2 * MAX_INNER_NODE_BYTES, r.last_write_bytes
+    assert Tree.of_node(s, oid2).find("k150") == 2
+    # adding a new key: same bound
+    r3 = Tree.of_node(s, oid2).add("new", 5)
+    r3.write(s)
+    assert r3.last_write_objects == 3
+    assert r3.last_write_bytes < 2 * MAX_INNER_NODE_BYTES
+
+
+def test_bytes_per_change_flat_in_key_count():
+    sizes = []
+    for n in (30, 100, 300):
+        s = MemObjectStore()
+        oid = build(keys(n)).write(s)
+        t = Tree.of_node(s, oid).add("k7", 99)
+        t.write(s)
+        sizes.append(t.last_write_bytes)
+        s = None
+        gc.collect()
+    # one flat node at 30 keys; one inner node + one small leaf from 100 keys on
+    assert max(sizes) < 2 * MAX_INNER_NODE_BYTES, sizes
+    assert sizes[2] < 2 * sizes[0], sizes
+
+
+def test_find_reads_only_the_path():
+    s = CountingStore()
+    t = Tree.empty()
+    for i in range(250):
+        t = t.add(("d", "k" + str(i)), i)
+    t = t.add("e/f/g", "deep")
+    oid = t.write(s)
+    t = None
+    gc.collect()
+    r = Tree.of_node(s, oid)
+    assert s.gets == 0  # opening reads nothing
+    assert r.find("d/k77") == 77
+    # root, d's inner node, d's leaf, the contents
+    assert s.gets == 4, s.gets
+    s.gets = 0
+    assert r.find("e/f/g") == "deep"
+    assert s.gets == 4, s.gets  # root, e, f, contents
+    s.gets = 0
+    assert r.kind("d/k5") == "contents" and s.gets == 3
+    s.gets = 0
+    r2 = r.add("d/k9", -1)
+    assert s.gets == 3, s.gets  # the spine only: root, d, one leaf
+    s.gets = 0
+    r2.hash()
+    assert s.gets == 0  # hashing needs no store
+    r2.write(s)
+    assert s.gets == 0
+    assert r2.last_write_objects == 4  # contents, d's leaf, d's inner node, root
+    s.gets = 0
+    assert r2.find("d/k9") == -1 and r2.find("d/k10") == 10
+    assert s.gets <= 2  # the spine is in RAM: the other leaf + contents
+
+
+def test_corrupt_nodes_are_reported():
+    s = MemObjectStore()
+    from portable_core.objects import encode_object
+
+    z = b"\x00" * 32
+    bad = [
+        [0, [["b", 0, z], ["a", 0, z]]],  # unsorted
+        [0, [["a", 2, z]]],  # bad kind
+        [0, [["a/b", 0, z]]],  # bad name
+        [0, [["a", 0, b"short"]]],
+        [1, 0, 5, [[0, z]]],  # inner node with too few entries
+        [1, 3, 40, [[0, z]]],  # wrong depth
+        [1, 0, 40, [[32, z]]],  # bucket out of range
+        [1, 0, 40, []],
+        [0, [["k" + str(i), 0, z] for i in range(MAX_ENTRIES + 1)]],
+        "not a node",
+    ]
+    for body in bad:
+        oid = s.add(encode_object(TAG_NODE, body))
+        try:
+            Tree.of_node(s, oid).find("a")
+        except TreeError as exc:
+            assert "malformed" in str(exc), (body, str(exc))
+        else:
+            raise AssertionError("accepted %r" % (body,))
