@@ -47,6 +47,8 @@ _NEG_ZERO = b"\xf9\x80\x00"
 
 _STREAM_CHUNK = const(512)
 
+_NO_KEY = object()  # a map frame waiting for its next key
+
 
 class CBORError(ValueError):
     """Input that is not the canonical CBOR encoding of a Sprig value, or a value
@@ -148,58 +150,90 @@ def _encode_text(out, value):
     out.extend(data)
 
 
-def _encode_item(out, value, depth):
+def _encode_scalar(out, value):
+    """Append the encoding of a non-container ``value``; return False for a list,
+    tuple or dict (appending nothing); raise CBORError for unsupported types."""
     if value is None:
         out.append(0xF6)
-        return
-    if value is True:
+    elif value is True:
         out.append(0xF5)
-        return
-    if value is False:
+    elif value is False:
         out.append(0xF4)
-        return
-    t = type(value)
-    if t is int:
-        _encode_int(out, value)
-    elif t is str:
-        _encode_text(out, value)
-    elif t is bytes or t is bytearray or t is memoryview:
-        out.extend(_head(_MAJOR_BYTES, len(value)))
-        out.extend(value)
-    elif t is float:
-        out.extend(_float_bytes(value))
-    elif t is list or t is tuple:
-        if depth >= DEFAULT_MAX_DEPTH:
-            raise CBORError("nesting deeper than %d" % DEFAULT_MAX_DEPTH)
-        out.extend(_head(_MAJOR_ARRAY, len(value)))
-        for item in value:
-            _encode_item(out, item, depth + 1)
-    elif t is dict:
-        if depth >= DEFAULT_MAX_DEPTH:
-            raise CBORError("nesting deeper than %d" % DEFAULT_MAX_DEPTH)
-        _encode_map(out, value, depth + 1)
     else:
-        raise CBORError("cannot encode value of type %s" % _type_name(value))
+        t = type(value)
+        if t is int:
+            _encode_int(out, value)
+        elif t is str:
+            _encode_text(out, value)
+        elif t is bytes or t is bytearray or t is memoryview:
+            out.extend(_head(_MAJOR_BYTES, len(value)))
+            out.extend(value)
+        elif t is float:
+            out.extend(_float_bytes(value))
+        elif t is list or t is tuple or t is dict:
+            return False
+        else:
+            raise CBORError("cannot encode value of type %s" % _type_name(value))
+    return True
 
 
-def _encode_map(out, value, depth):
-    items = []
+def _map_entries(value):
+    """Return [key bytes, value, key bytes, value, ...] in canonical key order."""
+    pairs = []
     for key, val in value.items():
-        kt = type(key)
-        if kt is list or kt is tuple or kt is dict:
-            raise CBORError("unsupported map key of type %s" % _type_name(key))
         kout = bytearray()
-        _encode_item(kout, key, depth)
-        items.append((bytes(kout), val))
-    items.sort(key=_first)
-    out.extend(_head(_MAJOR_MAP, len(items)))
+        if not _encode_scalar(kout, key):
+            raise CBORError("unsupported map key of type %s" % _type_name(key))
+        pairs.append((bytes(kout), val))
+    pairs.sort(key=_first)
+    entries = []
     previous = None
-    for kbytes, val in items:
+    for kbytes, val in pairs:
         if kbytes == previous:
             raise CBORError("duplicate map key %s" % _hex(kbytes))
         previous = kbytes
-        out.extend(kbytes)
-        _encode_item(out, val, depth)
+        entries.append(kbytes)
+        entries.append(val)
+    return entries
+
+
+def encode(value):
+    """Return the RFC 8949 core deterministic encoding of ``value`` as bytes.
+
+    Raise CBORError for values outside the value model (sets, objects, subclasses,
+    lone surrogates, containers as map keys, nesting deeper than DEFAULT_MAX_DEPTH,
+    map keys whose encodings collide).
+    """
+    out = bytearray()
+    # No recursion (the firmware's C stack allows only a few dozen Python frames):
+    # each open container is a frame [items, next index, is_map].
+    stack = []
+    while True:
+        if not _encode_scalar(out, value):
+            if len(stack) >= DEFAULT_MAX_DEPTH:
+                raise CBORError("nesting deeper than %d" % DEFAULT_MAX_DEPTH)
+            if type(value) is dict:
+                out.extend(_head(_MAJOR_MAP, len(value)))
+                if value:
+                    stack.append([_map_entries(value), 0, True])
+            else:
+                out.extend(_head(_MAJOR_ARRAY, len(value)))
+                if value:
+                    stack.append([value, 0, False])
+        while stack:
+            frame = stack[-1]
+            items = frame[0]
+            i = frame[1]
+            if i < len(items):
+                if frame[2]:
+                    out.extend(items[i])
+                    i += 1
+                value = items[i]
+                frame[1] = i + 1
+                break
+            stack.pop()
+        else:
+            return bytes(out)
 
 
 def _first(pair):
@@ -217,18 +251,6 @@ def _hex(data):
     if len(data) > 16:
         return "".join("%02x" % b for b in data[:16]) + "..."
     return "".join("%02x" % b for b in data)
-
-
-def encode(value):
-    """Return the RFC 8949 core deterministic encoding of ``value`` as bytes.
-
-    Raise CBORError for values outside the value model (sets, objects, lone
-    surrogates, containers as map keys, nesting deeper than DEFAULT_MAX_DEPTH,
-    map keys whose encodings collide).
-    """
-    out = bytearray()
-    _encode_item(out, value, 0)
-    return bytes(out)
 
 
 # ---------------------------------------------------------------- UTF-8
@@ -377,56 +399,76 @@ class _Decoder:
         self.pos = pos + length
         return self.buf[pos : pos + length]
 
-    def item(self, depth):
-        start = self.pos
-        major, ai, arg = self.head()
-        if major == 0:
-            return arg
-        if major == 1:
-            return -1 - arg
-        if major == _MAJOR_BYTES:
-            return bytes(self.take(arg))
-        if major == _MAJOR_TEXT:
-            return _decode_text(self.take(arg), start)
-        if major == _MAJOR_ARRAY:
-            if depth >= self.max_depth:
-                raise _deep(self.max_depth)
-            if arg > self.end - self.pos:
-                raise _truncated(arg - (self.end - self.pos), self.pos)
-            result = []
-            for _ in range(arg):
-                result.append(self.item(depth + 1))
-            return result
-        if major == _MAJOR_MAP:
-            if depth >= self.max_depth:
-                raise _deep(self.max_depth)
-            return self.map(arg, depth + 1)
-        if major == _MAJOR_TAG:
-            return self.bignum(arg, start)
-        return self.simple(ai, arg, start)
-
-    def map(self, count, depth):
-        if 2 * count > self.end - self.pos:
-            raise _truncated(2 * count - (self.end - self.pos), self.pos)
-        result = {}
-        previous = None
-        buf = self.buf
-        for i in range(count):
-            kstart = self.pos
-            key = self.item(depth)
-            kbytes = bytes(buf[kstart : self.pos])
-            if previous is not None and kbytes <= previous:
-                if kbytes == previous:
-                    raise CBORError("duplicate map key %s at offset %d" % (_hex(kbytes), kstart))
-                raise CBORError("non-canonical: map keys not sorted at offset %d" % kstart)
-            previous = kbytes
-            kt = type(key)
-            if kt is list or kt is dict:
-                raise CBORError("unsupported map key at offset %d" % kstart)
-            result[key] = self.item(depth)
-            if len(result) != i + 1:
-                raise CBORError("duplicate map key (equal in Python) at offset %d" % kstart)
-        return result
+    def item(self):
+        """Decode one item. No recursion: the firmware's C stack allows only a few
+        dozen Python frames. Each open container is a frame
+        [container, items left, is_map, key or _NO_KEY, previous key bytes, key start]."""
+        stack = []
+        max_depth = self.max_depth
+        while True:
+            start = self.pos
+            major, ai, arg = self.head()
+            if major == 0:
+                value = arg
+            elif major == 1:
+                value = -1 - arg
+            elif major == _MAJOR_BYTES:
+                value = bytes(self.take(arg))
+            elif major == _MAJOR_TEXT:
+                value = _decode_text(self.take(arg), start)
+            elif major == _MAJOR_ARRAY or major == _MAJOR_MAP:
+                if stack and stack[-1][2] and stack[-1][3] is _NO_KEY:
+                    raise CBORError("unsupported map key at offset %d" % start)
+                if len(stack) >= max_depth:
+                    raise _deep(max_depth)
+                is_map = major == _MAJOR_MAP
+                left = self.end - self.pos
+                need = 2 * arg if is_map else arg
+                if need > left:
+                    raise _truncated(need - left, self.pos)
+                value = {} if is_map else []
+                if arg:
+                    stack.append([value, arg, is_map, _NO_KEY, None, self.pos])
+                    continue
+            elif major == _MAJOR_TAG:
+                value = self.bignum(arg, start)
+            else:
+                value = self.simple(ai, arg, start)
+            # Hand the value to the open containers, closing those that are full.
+            while stack:
+                frame = stack[-1]
+                container = frame[0]
+                if not frame[2]:
+                    container.append(value)
+                elif frame[3] is _NO_KEY:
+                    kstart = frame[5]
+                    kbytes = bytes(self.buf[kstart : self.pos])
+                    previous = frame[4]
+                    if previous is not None and kbytes <= previous:
+                        if kbytes == previous:
+                            raise CBORError(
+                                "duplicate map key %s at offset %d" % (_hex(kbytes), kstart)
+                            )
+                        raise CBORError("non-canonical: map keys not sorted at offset %d" % kstart)
+                    frame[4] = kbytes
+                    frame[3] = value
+                    break
+                else:
+                    size = len(container)
+                    container[frame[3]] = value
+                    if len(container) == size:
+                        raise CBORError(
+                            "duplicate map key (equal in Python) at offset %d" % frame[5]
+                        )
+                    frame[3] = _NO_KEY
+                    frame[5] = self.pos
+                frame[1] -= 1
+                if frame[1]:
+                    break
+                stack.pop()
+                value = container
+            else:
+                return value
 
     def bignum(self, tag, start):
         if tag != _TAG_POS_BIGNUM and tag != _TAG_NEG_BIGNUM:
@@ -469,10 +511,10 @@ class _Decoder:
 
 
 def _as_view(data):
-    try:
-        return memoryview(data)
-    except TypeError:
-        raise CBORError("cannot decode from %s" % _type_name(data))
+    t = type(data)
+    if t is not bytes and t is not bytearray and t is not memoryview:
+        raise CBORError("cannot decode from %s, need bytes" % _type_name(data))
+    return memoryview(data)
 
 
 def decode(data, max_depth=DEFAULT_MAX_DEPTH, max_size=DEFAULT_MAX_SIZE):
@@ -485,7 +527,7 @@ def decode(data, max_depth=DEFAULT_MAX_DEPTH, max_size=DEFAULT_MAX_SIZE):
     if len(buf) > max_size:
         raise _too_large(len(buf), max_size)
     dec = _Decoder(buf, max_depth, max_size)
-    value = dec.item(0)
+    value = dec.item()
     if dec.pos != dec.end:
         raise CBORError("%d trailing bytes after the item at offset %d" % (dec.end - dec.pos, dec.pos))
     return value
@@ -532,32 +574,43 @@ class _Skimmer:
         self.pull(n)
         return major, ai, int.from_bytes(self.buf[start + 1 : start + 1 + n], "big")
 
-    def item(self, depth):
-        start = len(self.buf)
-        major, ai, arg = self.head()
-        if major == _MAJOR_BYTES or major == _MAJOR_TEXT:
-            if arg > self.max_size:
-                raise _too_large(arg, self.max_size)
-            self.pull(arg)
-        elif major == _MAJOR_ARRAY or major == _MAJOR_MAP:
-            if depth >= self.max_depth:
-                raise _deep(self.max_depth)
-            if major == _MAJOR_MAP:
-                arg *= 2
-            if arg > self.max_size:
-                raise _too_large(len(self.buf) + arg, self.max_size)
-            for _ in range(arg):
-                self.item(depth + 1)
-        elif major == _MAJOR_TAG:
-            if arg != _TAG_POS_BIGNUM and arg != _TAG_NEG_BIGNUM:
-                raise CBORError("unknown tag %d at offset %d" % (arg, start))
-            cstart = len(self.buf)
-            cmajor, cai, length = self.head()
-            if cmajor != _MAJOR_BYTES:
-                raise CBORError("bignum tag %d must hold a byte string at offset %d" % (arg, cstart))
-            if length > self.max_size:
-                raise _too_large(length, self.max_size)
-            self.pull(length)
+    def item(self):
+        """Copy one item, without recursion: ``left`` holds, per open container, how
+        many items it still needs."""
+        left = [1]
+        max_depth = self.max_depth
+        max_size = self.max_size
+        while left:
+            if not left[-1]:
+                left.pop()
+                continue
+            left[-1] -= 1
+            start = len(self.buf)
+            major, ai, arg = self.head()
+            if major == _MAJOR_BYTES or major == _MAJOR_TEXT:
+                if arg > max_size:
+                    raise _too_large(arg, max_size)
+                self.pull(arg)
+            elif major == _MAJOR_ARRAY or major == _MAJOR_MAP:
+                if len(left) > max_depth:
+                    raise _deep(max_depth)
+                if major == _MAJOR_MAP:
+                    arg *= 2
+                if arg > max_size:
+                    raise _too_large(len(self.buf) + arg, max_size)
+                left.append(arg)
+            elif major == _MAJOR_TAG:
+                if arg != _TAG_POS_BIGNUM and arg != _TAG_NEG_BIGNUM:
+                    raise CBORError("unknown tag %d at offset %d" % (arg, start))
+                cstart = len(self.buf)
+                cmajor, cai, length = self.head()
+                if cmajor != _MAJOR_BYTES:
+                    raise CBORError(
+                        "bignum tag %d must hold a byte string at offset %d" % (arg, cstart)
+                    )
+                if length > max_size:
+                    raise _too_large(length, max_size)
+                self.pull(length)
 
 
 def decode_stream(read, max_depth=DEFAULT_MAX_DEPTH, max_size=DEFAULT_MAX_SIZE):
@@ -568,5 +621,5 @@ def decode_stream(read, max_depth=DEFAULT_MAX_DEPTH, max_size=DEFAULT_MAX_SIZE):
     unread; nothing is allocated for a declared length before the bytes arrive.
     """
     skim = _Skimmer(read, max_depth, max_size)
-    skim.item(0)
+    skim.item()
     return decode(skim.buf, max_depth, max_size)

@@ -224,6 +224,13 @@ def test_max_depth_boundary():
     assert data == b"\x81" * (cbor.DEFAULT_MAX_DEPTH - 1) + b"\x80"
     assert cbor.decode(data) == nested
     assert cbor.decode(b"\xa1\x01" * 3 + b"\x80", max_depth=4) == {1: {1: {1: []}}}
+    # The full depth in maps and arrays: no recursion, so fine on the firmware too.
+    nested = {}
+    for i in range(cbor.DEFAULT_MAX_DEPTH - 1):
+        nested = {"k": nested, "i": i} if i % 2 else [i, nested]
+    data = cbor.encode(nested)
+    assert cbor.decode(data) == nested
+    assert cbor.decode_stream(io.BytesIO(data).read) == nested
     assert cbor.decode(b"\x81\x81\x00", max_depth=2) == [[0]]
 
 
