@@ -185,7 +185,8 @@ def last_modified(objects, head, path, n=1):
 
     Starting from ``head``, a commit whose value at ``path`` equals a parent's
     passes the search on to the parents with that same value; a commit whose value
-    differs from every parent's (or a root commit holding a value) is a modifier.
+    differs from every parent's (or a root commit holding a value) is a modifier,
+    and the search goes on into all its parents for older modifications.
     Stops after ``n`` modifiers: only the history needed is loaded.
     """
     if head is None:
@@ -199,16 +200,19 @@ def last_modified(objects, head, path, n=1):
     while heap and len(found) < n:
         _, _, commit = heapq.heappop(heap)
         mine = values.pop(commit.id)
+        parents = []
         same_parents = []
         for p in commit.parents:
             pc = read_commit(objects, p)
             pv = _value_at(objects, pc, path)
+            parents.append((pc, pv))
             if _same(mine, pv):
                 same_parents.append((pc, pv))
         if not same_parents:
             if mine is not MISSING or commit.parents:
                 found.append(commit.id)
-            continue
+            # older modifications lie behind this one, in every parent
+            same_parents = parents
         for pc, pv in same_parents:
             if pc.id not in seen:
                 seen.add(pc.id)
