@@ -15,8 +15,8 @@ Protocol (MicroPython's *extended* block device interface, what littlefs uses):
 - ``writeblocks(block_num, buf, offset=0)``: *program* ``buf`` there (never an
   implicit erase, even when called with two arguments: the simple interface that
   erases on write, which VfsFat needs, is not offered);
-- ``ioctl(op, arg)``: 1 init, 2 deinit, 3 sync -> 0; 4 -> block count; 5 -> block
-  size; 6 erase block ``arg`` -> 0; any other op -> None.
+- ``ioctl(op, arg)``: 1 init, 2 deinit (syncs), 3 sync -> 0; 4 -> block count;
+  5 -> block size; 6 erase block ``arg`` -> 0; any other op -> None.
 
 Flash model (the assumptions Sprig's store is written against, docs/SPEC.md
 "Block devices"):
@@ -40,7 +40,10 @@ devices expects ``OSError`` for I/O errors, so catch ``OSError`` for those and l
 
 Counters: per block, the number of reads and bytes read, programs and bytes
 programmed, erases; ``stats()`` gives the totals, ``block_stats(b)`` one block's,
-``reset_stats()`` zeroes them.
+``reset_stats()`` zeroes them. Raw access (``read_raw``, ``write_raw``,
+``snapshot``, ``restore``, ``fill_erased``) ignores the rules and is not counted.
+Memory: the counters take 5 list slots per block (20 bytes on a 32-bit board)
+plus one erased block pattern (``block_size`` bytes).
 """
 
 from portable_core.compat import const
@@ -123,10 +126,10 @@ class NorFlash:
             return self.block_count
         if op == IOCTL_BLOCK_SIZE:
             return self.block_size
-        if op == IOCTL_SYNC:
+        if op == IOCTL_SYNC or op == IOCTL_DEINIT:
             self.sync()
             return 0
-        if op == IOCTL_INIT or op == IOCTL_DEINIT:
+        if op == IOCTL_INIT:
             return 0
         return None
 

@@ -7,7 +7,7 @@ are ``devices.NorFlash``'s; only ``open``, ``seek``, ``readinto``, ``write``,
 ``flush`` and ``os.stat`` are used, which both runtimes have. Where there is no
 filesystem (the QEMU firmware) opening fails with the runtime's ``OSError``.
 
-``sync()`` (``ioctl(3)``, also on ``ioctl(2)`` deinit) flushes Python's buffer to
+``sync()`` (``ioctl(3)``, also ``ioctl(2)`` deinit) flushes Python's buffer to
 the OS; ``close()`` releases the file.
 """
 
@@ -66,13 +66,6 @@ class FileFlash(NorFlash):
     def sync(self):
         """Flush buffered writes to the file."""
         self._opened().flush()
-
-    def ioctl(self, op, arg):
-        """As ``NorFlash.ioctl``; deinit (2) also flushes."""
-        if op == 2:
-            self.sync()
-            return 0
-        return NorFlash.ioctl(self, op, arg)
 
     def close(self):
         """Flush and close the file; the device is unusable afterwards."""

@@ -88,10 +88,17 @@ def test_persists_across_reopen():
         dev.writeblocks(7, b"\x00" * BS, 0)
         assert dev.ioctl(6, 7) == 0
         dev.writeblocks(7, b"\x5a" * PS, BS - PS)
-        assert dev.ioctl(3, 0) == 0
+        assert dev.ioctl(3, 0) == 0  # sync: the file holds it all now
         image = dev.snapshot()
+        with open(path, "rb") as f:
+            assert f.read() == image
+        dev.writeblocks(0, b"\x00" * PS, 0)
+        assert dev.ioctl(2, 0) == 0  # deinit syncs too
+        image = dev.snapshot()
+        with open(path, "rb") as f:
+            assert f.read() == image
         s = dev.stats()
-        assert (s["programs"], s["erases"]) == (3, 1), s
+        assert (s["programs"], s["erases"]) == (4, 1), s
         dev.close()
         _raises(FlashError, dev.readblocks, 0, bytearray(1), 0)  # closed
         dev = FileFlash(path, BS, BC, PS)
