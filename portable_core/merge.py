@@ -412,8 +412,9 @@ def multiset(old, a, b):
 
     Irmin's ``MultiSet``: every member's count is ``a + b - old`` (a member absent
     from a map counts 0; absent ``old`` is the empty multiset); zero counts are
-    dropped. A count out of signed 64-bit range conflicts with "counter overflow" at
-    the member's path. Absent sides follow ``option`` (sides compared without zero
+    dropped; the result's keys are in the order of their CBOR encodings. A count out
+    of signed 64-bit range conflicts with "counter overflow" at the member's path
+    (the first such member in that order). Absent sides follow ``option`` (sides compared without zero
     counts). A non-dict or a non-integer count conflicts.
     """
     idx = []
@@ -437,20 +438,18 @@ def multiset(old, a, b):
         )
     if io is MISSING:
         io = {}
-    out = {}
+    members = {}
     for side in (io, ia, ib):
         for ek in side:
-            if ek in out:
-                continue
-            k = side[ek][0]
-            c = _count(ia, ek) + _count(ib, ek) - _count(io, ek)
-            if c < INT64_MIN or c > INT64_MAX:
-                return Conflict("counter overflow").at(_key_label(k))
-            out[ek] = (k, c)
-    for ek in list(out):
-        if out[ek][1] == 0:
-            del out[ek]
-    return _multiset_value(out)
+            members[ek] = side[ek][0]
+    out = {}
+    for ek in sorted(members):
+        c = _count(ia, ek) + _count(ib, ek) - _count(io, ek)
+        if c < INT64_MIN or c > INT64_MAX:
+            return Conflict("counter overflow").at(_key_label(members[ek]))
+        if c != 0:
+            out[members[ek]] = c
+    return out
 
 
 def _count(index, ek):
@@ -481,7 +480,8 @@ def map_merge(f):
     ``f``. A key whose merge is ``MISSING`` is left out. The first conflict, in the
     order of the keys' CBOR encodings, is returned located at the key (``Conflict.at``),
     so nested maps give a path such as ``"a/b"`` (non-string keys appear as their
-    ``repr``). Absent ``old`` (or an ``old`` that is not a dict) is the empty map;
+    ``repr``; a "/" inside a key is not escaped). Absent ``old`` (or an ``old`` that
+    is not a dict) is the empty map;
     absent sides follow ``option``; a non-dict side conflicts.
     """
     merge_value = option(f)

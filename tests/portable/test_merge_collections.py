@@ -232,3 +232,11 @@ def test_lww_missing_and_malformed():
     _conflict(lww([1, "o"], [2, "a", 3], [3, "b"]), "lww: not a [timestamp, value] register")
     _conflict(lww([1, "o"], [2.0, "a"], [3, "b"]))
     _conflict(lww([1, "o"], [True, "a"], [3, "b"]))
+
+
+def test_multiset_first_overflow_is_deterministic():
+    a = {"b": INT64_MAX, "a": INT64_MAX}
+    b = {"a": 1, "b": 1}
+    r1 = multiset({}, a, b)
+    r2 = multiset({}, b, a)
+    assert r1 == r2 == Conflict("counter overflow", "a")
