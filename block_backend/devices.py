@@ -280,9 +280,8 @@ class RamFlash(BufferFlash):
 
     def __init__(self, block_size=4096, block_count=64, prog_size=16, strict=True, image=None):
         self._setup(block_size, block_count, prog_size, strict)
+        self._attach(bytearray(self.size))
         if image is None:
-            self._attach(bytearray(self.size))
             self.fill_erased()
         else:
-            self._attach(bytearray(len(image)))
             self.restore(image)
