@@ -567,6 +567,10 @@ class MergePolicy:
                     raise ValueError("two merge rules for the prefix %r" % (prefix,))
                 self._rules[segs] = rules[prefix]
 
+    def set_rule(self, prefix, f):
+        """Use ``f`` for ``prefix`` and the paths under it (replacing any rule there)."""
+        self._rules[_segments(prefix)] = f
+
     def for_path(self, path):
         """Return the merge function for ``path`` (a string or a sequence of segments)."""
         segs = _segments(path)
