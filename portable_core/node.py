@@ -20,9 +20,13 @@ rewrites one node per level (O(log32 n) nodes), each of bounded size
 (``MAX_FLAT_NODE_BYTES``, ``MAX_INNER_NODE_BYTES``).
 
 In memory a node is a ``Flat`` or an ``Inner``; a child that has not been loaded is
-its 32-byte id (``bytes``). A ref is a 32-byte id (stored object), a ``Blob`` (a
-contents object held in RAM) or, for kind 1, a ``Tree`` (portable_core.tree). Nodes
-are immutable: every edit returns new nodes along the path and shares the rest.
+its 32-byte id (``bytes``). An entry is a tuple ``(name, kind, ref)``: ``ref`` is
+the 32-byte id (``bytes``) of a stored object, or for contents held in RAM the
+contents object's raw bytes as a ``bytearray`` (never mutated nor handed out; its
+id is computed when needed), or for a subtree a ``Tree`` (portable_core.tree).
+Plain tuples, no per-entry objects or cached ids: an in-memory entry costs about
+100 bytes on the device. Nodes are immutable: every edit
+returns new nodes along the path and shares the rest.
 Functions that may need to load a child take ``store``: the ObjectStore that holds
 the directory's unloaded children.
 """
@@ -106,25 +110,9 @@ def bucket(name, depth):
     return (window >> (11 - (pos & 7))) & 31
 
 
-class Blob:
-    """A contents object held in RAM: its raw bytes (tag + CBOR) and its id."""
-
-    def __init__(self, raw, oid=None):
-        self.raw = raw
-        self.oid = oid if oid is not None else hashlib.sha256(raw).digest()
-
-    @staticmethod
-    def of_value(value):
-        """Return the Blob of the CBOR value ``value``."""
-        return Blob(encode_object(TAG_CONTENTS, value))
-
-    def hash(self):
-        """Return the contents object's id."""
-        return self.oid
-
-    def value(self):
-        """Return a fresh copy of the stored value."""
-        return decode_object(self.raw)[1]
+def contents_entry(name, value):
+    """Return the in-memory entry storing the CBOR value ``value`` at ``name``."""
+    return (name, KIND_CONTENTS, bytearray(encode_object(TAG_CONTENTS, value)))
 
 
 class Flat:
@@ -154,10 +142,13 @@ EMPTY_ID = hashlib.sha256(EMPTY_RAW).digest()
 EMPTY._id = EMPTY_ID
 
 
-def ref_id(ref):
-    """Return the id of an entry's ref (a 32-byte id, a Blob or a Tree)."""
+def entry_id(entry):
+    """Return the id of the object an entry refers to."""
+    ref = entry[2]
     if isinstance(ref, bytes):
         return ref
+    if isinstance(ref, bytearray):
+        return hashlib.sha256(ref).digest()
     return ref.hash()
 
 
@@ -176,11 +167,14 @@ def same_entry(a, b):
         return False
     if a[2] is b[2]:
         return True
-    return ref_id(a[2]) == ref_id(b[2])
+    if isinstance(a[2], bytearray) and isinstance(b[2], bytearray):
+        return a[2] == b[2]
+    return entry_id(a) == entry_id(b)
 
 
-def encode_node(node):
-    """Return the raw bytes of ``node`` (computing the ids of in-memory children)."""
+def encode_node(node, ids=None):
+    """Return the raw bytes of ``node``, computing the ids of in-memory children
+    (for a flat node, ``ids`` may give the entries' ids, in order)."""
     if isinstance(node, Inner):
         children = []
         slots = node.slots
@@ -188,9 +182,12 @@ def encode_node(node):
             if slots[i] is not None:
                 children.append([i, slot_id(slots[i])])
         return encode_object(TAG_NODE, [FORMAT_INNER, node.depth, node.count, children])
-    return encode_object(
-        TAG_NODE, [FORMAT_FLAT, [[e[0], e[1], ref_id(e[2])] for e in node.entries]]
-    )
+    entries = node.entries
+    if ids is None:
+        items = [[e[0], e[1], entry_id(e)] for e in entries]
+    else:
+        items = [[entries[i][0], entries[i][1], ids[i]] for i in range(len(entries))]
+    return encode_object(TAG_NODE, [FORMAT_FLAT, items])
 
 
 def node_id(node):
@@ -366,19 +363,17 @@ def insert(store, node, entry, depth=0):
     k = _position(entries, name)
     if k < len(entries) and entries[k][0] == name:
         old = entries[k]
-        if old[1] == entry[1] and _same_ref(old[2], entry[2], entry[1]):
+        if old[1] == entry[1] and _same_ref(old, entry):
             return node, False
         return Flat(entries[:k] + [entry] + entries[k + 1 :]), False
     return split(entries[:k] + [entry] + entries[k:], depth), True
 
 
-def _same_ref(a, b, kind):
-    # cheap equality only: never hashes an in-memory subtree
-    if a is b:
-        return True
-    if isinstance(a, bytes) and isinstance(b, bytes):
-        return a == b
-    return kind == KIND_CONTENTS and ref_id(a) == ref_id(b)
+def _same_ref(a, b):
+    # equality of two entries of one kind that never hashes an in-memory subtree
+    if a[1] == KIND_CONTENTS:
+        return same_entry(a, b)
+    return a[2] is b[2] or (isinstance(a[2], bytes) and a[2] == b[2])
 
 
 def delete(store, node, name, depth=0):
@@ -408,10 +403,15 @@ def delete(store, node, name, depth=0):
 
 
 def _gather(store, slots, depth):
+    # entries of the children in ``slots`` (at ``depth``), sorted
     out = []
     for slot in slots:
         if slot is not None:
-            out.extend(all_entries(store, resolve(store, slot, depth), depth))
+            child = resolve(store, slot, depth)
+            if isinstance(child, Inner):
+                _fill(store, child, out, 0, None)
+            else:
+                out.extend(child.entries)
     out.sort(key=_name)
     return out
 
@@ -420,12 +420,46 @@ def _name(entry):
     return entry[0]
 
 
-def all_entries(store, node, depth=0):
+def _fill(store, node, out, k, project):
+    # put the entries below Inner ``node`` into ``out`` from index ``k`` (appending
+    # past its end), each through ``project`` if given; return the next index
+    depth = node.depth + 1
+    for slot in node.slots:
+        if slot is None:
+            continue
+        child = resolve(store, slot, depth)
+        if isinstance(child, Inner):
+            k = _fill(store, child, out, k, project)
+            continue
+        for entry in child.entries:
+            if project is not None:
+                entry = project(entry)
+            if k < len(out):
+                out[k] = entry
+            else:
+                out.append(entry)
+            k += 1
+        child = None
+    return k
+
+
+def all_entries(store, node, depth=0, project=None):
     """Return the sorted list of every entry of the directory whose top node is
-    ``node`` (loads every node of that one directory)."""
+    ``node`` (loads every node of that one directory), each passed through
+    ``project`` if given. The list is allocated before the nodes are read (their
+    count is in the top node), which keeps the device's heap from fragmenting."""
     if isinstance(node, Inner):
-        return _gather(store, node.slots, node.depth + 1)
-    return list(node.entries)
+        out = [None] * min(node.count, 65536)
+        k = _fill(store, node, out, 0, project)
+        if k != node.count:
+            raise TreeError(
+                "inner node counts %d entries, its children hold %d" % (node.count, k)
+            )
+        out.sort(key=_name)
+        return out
+    if project is None:
+        return list(node.entries)
+    return [project(e) for e in node.entries]
 
 
 def delta(sx, x, sy, y, depth, out):

@@ -20,12 +20,12 @@ from portable_core.node import (
     EMPTY_ID,
     KIND_CONTENTS,
     KIND_NODE,
-    Blob,
     Flat,
     Inner,
     TreeError,
     all_entries,
     check_step,
+    contents_entry,
     delete,
     delta,
     encode_node,
@@ -198,27 +198,28 @@ class Tree:
         t = self.find_tree(path)
         if t is None:
             return []
-        return [(e[0], KIND_STR[e[1]]) for e in all_entries(t._store, t._node(), 0)]
+        return all_entries(t._store, t._node(), 0, _step_kind)
 
-    def _update(self, steps, kind, ref):
-        # set (kind, ref) at steps, or remove when kind is None; returns self if unchanged
+    def _update(self, steps, entry):
+        # put ``entry`` (its name is replaced by the last step) at ``steps``, or
+        # remove what is there when ``entry`` is None; returns self if unchanged
         store = self._store
         node = self._node()
         name = steps[0]
         if len(steps) == 1:
-            if kind is None:
+            if entry is None:
                 new = delete(store, node, name, 0)[0]
             else:
-                new = insert(store, node, (name, kind, ref), 0)[0]
+                new = insert(store, node, (name,) + entry[1:], 0)[0]
         else:
             e = lookup(store, node, name)
             if e is not None and e[1] == KIND_NODE:
                 sub = self._sub(e)
-            elif kind is None:
+            elif entry is None:
                 return self
             else:
                 sub = EMPTY_TREE
-            new_sub = sub._update(steps[1:], kind, ref)
+            new_sub = sub._update(steps[1:], entry)
             if new_sub is sub:
                 return self
             if new_sub.is_empty():
@@ -242,7 +243,7 @@ class Tree:
         steps = parse_path(path)
         if not steps:
             raise ValueError("cannot store contents at the root path")
-        return self._update(steps, KIND_CONTENTS, Blob.of_value(value))
+        return self._update(steps, contents_entry(steps[-1], value))
 
     def add_tree(self, path, tree):
         """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
@@ -254,7 +255,7 @@ class Tree:
             return self.remove(steps)
         if not steps:
             return tree
-        return self._update(steps, KIND_NODE, tree._ref_for(self._store))
+        return self._update(steps, (steps[-1], KIND_NODE, tree._ref_for(self._store)))
 
     def remove(self, path):
         """Return a tree without what is at ``path`` (contents or subtree; the root:
@@ -262,7 +263,7 @@ class Tree:
         steps = parse_path(path)
         if not steps:
             return EMPTY_TREE
-        return self._update(steps, None, None)
+        return self._update(steps, None)
 
     def iter_contents(self, prefix=""):
         """Yield ``(path, value)`` for every contents at or under ``prefix``, lazily,
@@ -308,6 +309,10 @@ class Tree:
 EMPTY_TREE = Tree(None, EMPTY)
 
 
+def _step_kind(entry):
+    return (entry[0], KIND_STR[entry[1]])
+
+
 def _subtree(store, entry):
     ref = entry[2]
     if isinstance(ref, bytes):
@@ -316,10 +321,9 @@ def _subtree(store, entry):
 
 
 def _value(store, entry):
-    ref = entry[2]
-    if isinstance(ref, bytes):
-        return read_contents(store, ref)
-    return ref.value()
+    if isinstance(entry[2], bytearray):  # held in RAM: a fresh copy of the value
+        return decode_object(entry[2])[1]
+    return read_contents(store, entry[2])
 
 
 def _walk(tree, prefix):
@@ -369,7 +373,7 @@ def _first(item):
 
 def _put(objects, raw, oid, stats):
     if not objects.mem(oid):
-        objects.add(raw)
+        objects.add(bytes(raw))
         stats[0] += len(raw)
         stats[1] += 1
 
@@ -386,6 +390,7 @@ def _write_tree(tree, objects, stats):
 def _write_node(node, src, objects, stats):
     if node._stored is objects:
         return node._id
+    ids = None
     if isinstance(node, Inner):
         for slot in node.slots:
             if isinstance(slot, bytes):
@@ -394,16 +399,21 @@ def _write_node(node, src, objects, stats):
             elif slot is not None:
                 _write_node(slot, src, objects, stats)
     else:
+        ids = []
         for e in node.entries:
             ref = e[2]
-            if isinstance(ref, bytes):
+            if isinstance(ref, bytearray):  # contents held in RAM
+                oid = _sha(ref)
+                _put(objects, ref, oid, stats)
+            elif isinstance(ref, bytes):
+                oid = ref
                 if src is not objects:
                     _copy(src, objects, ref, stats)
-            elif isinstance(ref, Blob):
-                _put(objects, ref.raw, ref.oid, stats)
             else:
-                _write_tree(ref, objects, stats)
-    raw = encode_node(node)
+                oid = _write_tree(ref, objects, stats)
+            ids.append(oid)
+    raw = encode_node(node, ids)
+    ids = None
     if node._id is None:
         node._id = _sha(raw)
     _put(objects, raw, node._id, stats)
@@ -503,23 +513,20 @@ def _merge(o, a, b, steps, merge_for_path):
                 return merged
         else:
             merged = _export(b, eb, result._store)
-        if merged is None:
-            result = result._update((name,), None, None)
-        else:
-            result = result._update((name,), merged[0], merged[1])
+        result = result._update((name,), merged)
     return result
 
 
 def _export(tree, entry, store):
-    # (kind, ref) of ``entry`` of ``tree`` usable in a directory reading from ``store``
-    if entry is None:
-        return None
+    # ``entry`` of ``tree`` made usable in a directory reading from ``store``
+    if entry is None or tree._store is store:
+        return entry
     ref = entry[2]
-    if isinstance(ref, bytes) and tree._store is not store:
-        if entry[1] == KIND_NODE:
-            return KIND_NODE, Tree(tree._store, ref)
-        return KIND_CONTENTS, Blob(_raw(tree._store, ref), ref)
-    return entry[1], ref
+    if not isinstance(ref, bytes):
+        return entry
+    if entry[1] == KIND_NODE:
+        return (entry[0], KIND_NODE, Tree(tree._store, ref))
+    return (entry[0], KIND_CONTENTS, bytearray(_raw(tree._store, ref)))
 
 
 def _raw(store, oid):
@@ -543,7 +550,7 @@ def _merge_entry(o, eo, a, ea, b, eb, steps, merge_for_path):
             return value.at(path)
         if value is MISSING:
             return None
-        return KIND_CONTENTS, Blob.of_value(value)
+        return contents_entry(steps[-1], value)
     if ka != KIND_CONTENTS and kb != KIND_CONTENTS:
         so = o._sub(eo) if eo is not None and eo[1] == KIND_NODE else EMPTY_TREE
         sa = EMPTY_TREE if ea is None else a._sub(ea)
@@ -553,5 +560,5 @@ def _merge_entry(o, eo, a, ea, b, eb, steps, merge_for_path):
             return merged
         if merged.is_empty():
             return None
-        return KIND_NODE, merged
+        return (steps[-1], KIND_NODE, merged._ref_for(a._store))
     return Conflict("contents on one side, a subtree on the other", path)
