@@ -98,6 +98,12 @@ class Tree:
             return load(self._store, root, 0)
         return root
 
+    def _loaded(self):
+        # this tree with its root node read (once, for several uses)
+        if isinstance(self._root, bytes):
+            return Tree(self._store, self._node())
+        return self
+
     def _sub(self, entry):
         return _subtree(self._store, entry)
 
@@ -501,6 +507,9 @@ def _merge(o, a, b, steps, merge_for_path):
         return a
     if a.hash() == ho:
         return b
+    o = o._loaded()
+    a = a._loaded()
+    b = b._loaded()
     da = _changes(o, a)
     db = _changes(o, b)
     result = a
