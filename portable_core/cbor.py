@@ -144,7 +144,7 @@ def _encode_text(out, value):
         data = value.encode("utf-8")
     except UnicodeError:
         raise CBORError("text string is not valid Unicode (lone surrogate?)")
-    if IS_MICROPYTHON and len(data) != len(value) and not _utf8_valid(data):
+    if IS_MICROPYTHON and len(data) != len(value) and not _utf8_strict(data):
         raise CBORError("text string is not valid Unicode (lone surrogate?)")
     out.extend(_head(_MAJOR_TEXT, len(data)))
     out.extend(data)
@@ -256,47 +256,29 @@ def _hex(data):
 # ---------------------------------------------------------------- UTF-8
 
 
-def _utf8_valid(data):
-    """Return True if ``data`` (a bytes-like of ints) is well-formed UTF-8 (RFC 3629):
-    no overlong forms, no surrogates, nothing above U+10FFFF."""
-    i = 0
-    n = len(data)
-    while i < n:
-        c = data[i]
-        if c < 0x80:
-            i += 1
-            continue
-        lo = 0x80
-        hi = 0xBF
-        if 0xC2 <= c <= 0xDF:
-            k = 1
-        elif c == 0xE0:
-            k = 2
-            lo = 0xA0
-        elif 0xE1 <= c <= 0xEF:
-            k = 2
-            if c == 0xED:
-                hi = 0x9F
-        elif c == 0xF0:
-            k = 3
-            lo = 0x90
-        elif 0xF1 <= c <= 0xF4:
-            k = 3
-            if c == 0xF4:
-                hi = 0x8F
-        else:
+# MicroPython's str(b, "utf-8") checks only the structure of UTF-8 (lead bytes
+# C0..F7, each followed by the right number of continuation bytes). Once it has
+# accepted the bytes, every byte >= C0 is a lead byte, and RFC 3629 additionally
+# forbids: C0 and C1 (overlong 2-byte forms), F5..F7 (above U+10FFFF), and these
+# second bytes after E0, ED, F0, F4: overlong 3-byte forms, surrogates, overlong
+# 4-byte forms, above U+10FFFF.
+_UTF8_BAD_LEADS = (b"\xc0", b"\xc1", b"\xf5", b"\xf6", b"\xf7")
+_UTF8_BAD_PAIRS = ((b"\xe0", 0x80, 0x9F), (b"\xed", 0xA0, 0xBF), (b"\xf0", 0x80, 0x8F), (b"\xf4", 0x90, 0xBF))
+
+
+def _utf8_strict(data):
+    """Return True unless ``data`` (bytes of structurally valid UTF-8, as MicroPython
+    checks it) holds an overlong form, a surrogate or a code point above U+10FFFF.
+    Uses bytes.find, so text without such lead bytes costs a few C-speed scans."""
+    for lead in _UTF8_BAD_LEADS:
+        if lead in data:
             return False
-        if i + k >= n:
-            return False
-        d = data[i + 1]
-        if d < lo or d > hi:
-            return False
-        j = i + 2
-        i += k + 1
-        while j < i:
-            if data[j] & 0xC0 != 0x80:
+    for lead, lo, hi in _UTF8_BAD_PAIRS:
+        i = data.find(lead)
+        while i >= 0:
+            if lo <= data[i + 1] <= hi:
                 return False
-            j += 1
+            i = data.find(lead, i + 2)
     return True
 
 
@@ -305,7 +287,7 @@ def _decode_text(raw, offset):
         text = str(raw, "utf-8")
     except UnicodeError:
         text = None
-    if text is None or (IS_MICROPYTHON and len(text) != len(raw) and not _utf8_valid(raw)):
+    if text is None or (IS_MICROPYTHON and len(text) != len(raw) and not _utf8_strict(bytes(raw))):
         raise CBORError("invalid UTF-8 in text string at offset %d" % offset)
     return text
 

@@ -234,19 +234,49 @@ def test_mutations_are_canonical_or_refused(value, data):
     assert cbor.encode(back) == mutated
 
 
-@SETTINGS
-@given(st.text())
-def test_text_utf8_matches_cpython(text):
-    data = text.encode("utf-8", "surrogatepass")
-    assert cbor._utf8_valid(data) == (not any(0xD800 <= ord(c) <= 0xDFFF for c in text))
+def micropython_utf8_check(data):
+    """A model of MicroPython 1.25's utf8_check (py/unicode.c): structure only."""
+    need = 0
+    for c in data:
+        if need:
+            if c & 0xC0 != 0x80:
+                return False
+            need -= 1
+        elif c >= 0xF8:
+            return False
+        elif c >= 0xC0:
+            need = (0xE5 >> ((c >> 3) & 0x6)) & 3
+        elif c >= 0x80:
+            return False
+    return need == 0
 
 
-@SETTINGS
-@given(st.binary(max_size=12))
-def test_utf8_validator_matches_cpython(data):
+def cpython_utf8_ok(data):
     try:
         data.decode("utf-8")
-        expected = True
     except UnicodeDecodeError:
-        expected = False
-    assert cbor._utf8_valid(data) == expected
+        return False
+    return True
+
+
+cont = st.integers(0x80, 0xBF)
+structured_utf8 = st.lists(
+    st.one_of(
+        st.integers(0, 0x7F).map(lambda c: bytes([c])),
+        st.tuples(st.integers(0xC0, 0xDF), cont).map(bytes),
+        st.tuples(st.integers(0xE0, 0xEF), cont, cont).map(bytes),
+        st.tuples(st.integers(0xF0, 0xF7), cont, cont, cont).map(bytes),
+    ),
+    max_size=6,
+).map(b"".join)
+
+
+@SETTINGS
+@given(st.one_of(structured_utf8, st.binary(max_size=10), st.text().map(lambda t: t.encode("utf-8", "surrogatepass"))))
+def test_micropython_utf8_check_completed_by_utf8_strict(data):
+    """On MicroPython, decode accepts text iff MicroPython's structural check and
+    cbor._utf8_strict both pass: that must equal CPython's strict UTF-8 decoder."""
+    if micropython_utf8_check(data):
+        assert cbor._utf8_strict(data) == cpython_utf8_ok(data)
+    else:
+        assert not cpython_utf8_ok(data)
