@@ -1,0 +1,1 @@
+"""Sprig's benchmarks: ``make bench`` (``python -m bench [group ...]``)."""

@@ -1,0 +1,37 @@
+"""Workload for the core heap bound: set/get/commit on a store of 2,000 keys in 20
+directories, objects in a directory store (nothing cached in RAM).
+
+Run on the MicroPython unix port with Sprig frozen in:
+    micropython-frozen -X heapsize=64k core_heap.py DIR
+Prints "OK <live heap bytes>" at the end.
+"""
+
+import gc
+import sys
+
+from portable_core.dirstore import DirObjectStore, DirRefStore
+from portable_core.store import Repo
+
+
+def main(root, keys=2000, dirs=20):
+    repo = Repo(DirObjectStore(root), DirRefStore(root), clock=None)
+    main = repo.main()
+    per_dir = keys // dirs
+    for d in range(dirs):
+        def fill(txn, d=d):
+            for k in range(per_dir):
+                txn.set("d%02d/k%04d" % (d, k), k * 7 + d)
+        main.transaction(fill, message="fill d%02d" % d)
+        gc.collect()
+    for i in range(20):
+        path = "d%02d/k%04d" % (i % dirs, (i * 37) % per_dir)
+        main.set(path, "changed %d" % i)
+        assert main.get(path) == "changed %d" % i
+    assert main.get("d19/k0099") == 99 * 7 + 19
+    assert len(main.list("d05")) == per_dir
+    gc.collect()
+    print("OK", gc.mem_alloc())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
