@@ -114,7 +114,12 @@ class QemuDevice:
         return cmd
 
     def start(self, timeout=20.0):
-        """Boot the board and wait for the REPL prompt; return the boot banner (bytes)."""
+        """Boot the board and wait for the REPL prompt; return the boot banner (bytes).
+
+        Starting a board that is already running is an error: it would leave the
+        first QEMU behind."""
+        if self.alive():
+            raise EmulatorError("this device is already running (pid %d)" % self.proc.pid)
         self.proc = subprocess.Popen(
             self.command(),
             stdin=subprocess.PIPE,

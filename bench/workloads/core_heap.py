@@ -17,12 +17,14 @@ def main(root, keys=2000, dirs=20):
     repo = Repo(DirObjectStore(root), DirRefStore(root), clock=None)
     main = repo.main()
     per_dir = keys // dirs
+    batch = 20
     for d in range(dirs):
-        def fill(txn, d=d):
-            for k in range(per_dir):
-                txn.set("d%02d/k%04d" % (d, k), k * 7 + d)
-        main.transaction(fill, message="fill d%02d" % d)
-        gc.collect()
+        for start in range(0, per_dir, batch):
+            def fill(txn, d=d, start=start):
+                for k in range(start, min(start + batch, per_dir)):
+                    txn.set("d%02d/k%04d" % (d, k), k * 7 + d)
+            main.transaction(fill, message="fill d%02d from %d" % (d, start))
+            gc.collect()
     for i in range(20):
         path = "d%02d/k%04d" % (i % dirs, (i * 37) % per_dir)
         main.set(path, "changed %d" % i)

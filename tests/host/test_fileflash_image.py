@@ -23,7 +23,6 @@ def test_fileflash_image_round_trips_through_qemu_psram(tmp_path):
     dev.writeblocks(2, bytes(range(256)), 256)
     dev.close()
     with emulator.QemuDevice(flash_image=path) as board:
-        board.start()
         out = board.run(
             "from block_backend.psramflash import PsramFlash\n"
             "d = PsramFlash(0x21000000, %d, %d, %d)\n"
