@@ -166,6 +166,8 @@ def _encode_scalar(out, value):
         elif t is str:
             _encode_text(out, value)
         elif t is bytes or t is bytearray or t is memoryview:
+            if t is memoryview:
+                value = bytes(value)  # len() of a memoryview counts items, not bytes
             out.extend(_head(_MAJOR_BYTES, len(value)))
             out.extend(value)
         elif t is float:

@@ -280,3 +280,11 @@ def test_micropython_utf8_check_completed_by_utf8_strict(data):
         assert cbor._utf8_strict(data) == cpython_utf8_ok(data)
     else:
         assert not cpython_utf8_ok(data)
+
+
+def test_memoryview_of_wide_items_encodes_all_its_bytes():
+    import array
+
+    view = memoryview(array.array("H", [1, 2, 3]))
+    assert cbor.encode(view) == b"\x46" + view.tobytes()
+    assert cbor.encode([view, memoryview(b"ab")]) == b"\x82\x46" + view.tobytes() + b"\x42ab"
