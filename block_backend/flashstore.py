@@ -365,6 +365,7 @@ class FlashStore:
             return
         end = self.data_start
         dirty = False
+        torn_end = 0
         for pos, typ, n, st in scan_records(buf, self.data_start, self.foot, self.P):
             if st == OK:
                 if typ == T_SUM:
@@ -377,6 +378,8 @@ class FlashStore:
                 end = _align(pos + 8 + n, self.P)
             else:
                 dirty = True
+                if st == TORN and typ is not None:
+                    torn_end = pos + 8 + n
                 if st == DAMAGED:
                     # bytes after damage: never append here
                     end = self.foot
@@ -386,7 +389,7 @@ class FlashStore:
             last = self.foot
             while last > end and buf[last - 1] == 0xFF:
                 last -= 1
-            self.head_pos = _align(last, self.P)
+            self.head_pos = _align(max(last, torn_end), self.P)
             if self.head_pos + self._sum_size(len(self.head_offs)) <= self.foot:
                 self._seal_head()
             else:
@@ -519,7 +522,7 @@ class FlashStore:
             b = order[i]
             if self.seq[b] < min_seq:
                 break
-            if b == self.head:
+            if b == self.head and not self.head_sealed:
                 found = self._find_in(b, self.head_prefix, self.head_offs, pre, oid, state)
             else:
                 found = self._find_block(b, pre, oid, state)
