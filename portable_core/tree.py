@@ -120,6 +120,9 @@ class Tree:
         root = self._root
         if isinstance(root, bytes):
             return root
+        if root._id is None:
+            for n, _ in _post_order(root, None, _has_id):
+                node_id(n)  # children first: no deep recursion
         return node_id(root)
 
     def equal(self, other):
@@ -208,33 +211,43 @@ class Tree:
 
     def _update(self, steps, entry):
         # put ``entry`` (its name is replaced by the last step) at ``steps``, or
-        # remove what is there when ``entry`` is None; returns self if unchanged
-        store = self._store
-        node = self._node()
-        name = steps[0]
-        if len(steps) == 1:
-            if entry is None:
-                new = delete(store, node, name, 0)[0]
-            else:
-                new = insert(store, node, (name,) + entry[1:], 0)[0]
-        else:
-            e = lookup(store, node, name)
+        # remove what is there when ``entry`` is None; returns self if unchanged.
+        # Iterative (down the path, then back up): the firmware's C stack is small.
+        trees = []
+        nodes = []
+        t = self
+        last = len(steps) - 1
+        for i in range(last):
+            node = t._node()
+            trees.append(t)
+            nodes.append(node)
+            e = lookup(t._store, node, steps[i])
             if e is not None and e[1] == KIND_NODE:
-                sub = self._sub(e)
+                t = t._sub(e)
             elif entry is None:
                 return self
             else:
-                sub = EMPTY_TREE
-            new_sub = sub._update(steps[1:], entry)
-            if new_sub is sub:
-                return self
-            if new_sub.is_empty():
-                new = delete(store, node, name, 0)[0]
-            else:
-                new = insert(store, node, (name, KIND_NODE, new_sub._ref_for(store)), 0)[0]
+                t = EMPTY_TREE
+        store = t._store
+        node = t._node()
+        if entry is None:
+            new = delete(store, node, steps[last], 0)[0]
+        else:
+            new = insert(store, node, (steps[last],) + entry[1:], 0)[0]
         if new is node:
             return self
-        return Tree(store, new)
+        sub = Tree(store, new)
+        for i in range(last - 1, -1, -1):
+            store = trees[i]._store
+            node = nodes[i]
+            if sub.is_empty():
+                new = delete(store, node, steps[i], 0)[0]
+            else:
+                new = insert(store, node, (steps[i], KIND_NODE, sub._ref_for(store)), 0)[0]
+            if new is node:
+                return self
+            sub = Tree(store, new)
+        return sub
 
     def _ref_for(self, store):
         # how a parent reading from ``store`` refers to this tree
@@ -333,26 +346,54 @@ def _value(store, entry):
 
 
 def _walk(tree, prefix):
-    for e in all_entries(tree._store, tree._node(), 0):
-        path = _join(prefix, e[0])
+    # depth first, one sorted entry list per open directory (no recursion)
+    stack = [[tree._store, all_entries(tree._store, tree._node(), 0), 0, prefix]]
+    while stack:
+        frame = stack[-1]
+        entries = frame[1]
+        i = frame[2]
+        if i >= len(entries):
+            stack.pop()
+            continue
+        frame[2] = i + 1
+        e = entries[i]
+        store = frame[0]
+        path = _join(frame[3], e[0])
         if e[1] == KIND_CONTENTS:
-            yield path, _value(tree._store, e)
+            yield path, _value(store, e)
         else:
-            yield from _walk(tree._sub(e), path)
+            sub = _subtree(store, e)
+            stack.append([sub._store, all_entries(sub._store, sub._node(), 0), 0, path])
 
 
 def _diff(a, b, prefix, out):
-    if a.hash() == b.hash():
-        return
-    changes = []
-    delta(a._store, a._root, b._store, b._root, 0, changes)
-    changes.sort(key=_first)
-    for name, ea, eb in changes:
-        path = _join(prefix, name)
+    # frames [a, b, path, sorted changes or None, next index]; no recursion
+    stack = [[a, b, prefix, None, 0]]
+    while stack:
+        frame = stack[-1]
+        a = frame[0]
+        b = frame[1]
+        changes = frame[3]
+        if changes is None:
+            if a.hash() == b.hash():
+                stack.pop()
+                continue
+            a = frame[0] = a._loaded()
+            b = frame[1] = b._loaded()
+            changes = frame[3] = []
+            delta(a._store, a._root, b._store, b._root, 0, changes)
+            changes.sort(key=_first)
+        i = frame[4]
+        if i >= len(changes):
+            stack.pop()
+            continue
+        frame[4] = i + 1
+        name, ea, eb = changes[i]
+        path = _join(frame[2], name)
         ka = None if ea is None else ea[1]
         kb = None if eb is None else eb[1]
         if ka == KIND_NODE and kb == KIND_NODE:
-            _diff(a._sub(ea), b._sub(eb), path, out)
+            stack.append([a._sub(ea), b._sub(eb), path, None, 0])
             continue
         if ka == KIND_CONTENTS and kb == KIND_CONTENTS:
             out.append((path, "updated", _value(a._store, ea), _value(b._store, eb)))
@@ -384,26 +425,68 @@ def _put(objects, raw, oid, stats):
         stats[1] += 1
 
 
+def _has_id(node):
+    return node._id is not None
+
+
+def _children(node, src):
+    # the in-memory child nodes of ``node`` (whose lazy children are in ``src``),
+    # each with the store of its own lazy children
+    out = []
+    if isinstance(node, Inner):
+        for slot in node.slots:
+            if slot is not None and not isinstance(slot, bytes):
+                out.append((slot, src))
+    else:
+        for e in node.entries:
+            ref = e[2]
+            if isinstance(ref, Tree) and not isinstance(ref._root, bytes):
+                out.append((ref._root, ref._store))
+    return out
+
+
+def _post_order(node, src, done):
+    # yield (node, store) for the in-memory nodes from ``node`` down, children
+    # before parents, pruning below nodes for which ``done(node)`` is true
+    if done(node):
+        return
+    stack = [(node, src, False)]
+    while stack:
+        n, s, expanded = stack.pop()
+        if expanded:
+            yield n, s
+            continue
+        stack.append((n, s, True))
+        for child in _children(n, s):
+            if not done(child[0]):
+                stack.append((child[0], child[1], False))
+
+
 def _write_tree(tree, objects, stats):
     root = tree._root
     if isinstance(root, bytes):
         if tree._store is not objects:
             _copy(tree._store, objects, root, stats)
         return root
-    return _write_node(root, tree._store, objects, stats)
+
+    def done(node):
+        return node._stored is objects
+
+    for node, src in _post_order(root, tree._store, done):
+        if not done(node):  # a node shared by two parents comes twice
+            _write_node(node, src, objects, stats)
+    return node_id(root)
 
 
 def _write_node(node, src, objects, stats):
-    if node._stored is objects:
-        return node._id
+    # store ``node``, its contents and what it refers to in another store; its
+    # in-memory children are already written
     ids = None
     if isinstance(node, Inner):
-        for slot in node.slots:
-            if isinstance(slot, bytes):
-                if src is not objects:
+        if src is not objects:
+            for slot in node.slots:
+                if isinstance(slot, bytes):
                     _copy(src, objects, slot, stats)
-            elif slot is not None:
-                _write_node(slot, src, objects, stats)
     else:
         ids = []
         for e in node.entries:
@@ -415,8 +498,12 @@ def _write_node(node, src, objects, stats):
                 oid = ref
                 if src is not objects:
                     _copy(src, objects, ref, stats)
+            elif isinstance(ref._root, bytes):
+                oid = ref._root
+                if ref._store is not objects:
+                    _copy(ref._store, objects, oid, stats)
             else:
-                oid = _write_tree(ref, objects, stats)
+                oid = node_id(ref._root)
             ids.append(oid)
     raw = encode_node(node, ids)
     ids = None
@@ -425,7 +512,6 @@ def _write_node(node, src, objects, stats):
     _put(objects, raw, node._id, stats)
     if node is not EMPTY:  # the shared empty node keeps no store alive
         node._stored = objects
-    return node._id
 
 
 def _sha(raw):
@@ -435,30 +521,37 @@ def _sha(raw):
 
 
 def _copy(src, dst, oid, stats):
-    # copy object ``oid`` and everything below it from ``src`` to ``dst`` (children
-    # first), skipping what ``dst`` already has
-    if dst.mem(oid):
-        return
-    raw = src.get(oid) if src is not None else None
-    if raw is None:
-        raise TreeError("missing object %s" % to_hex(oid))
-    if raw[0] == TAG_NODE:
+    # copy object ``oid`` and everything below it from ``src`` to ``dst``, children
+    # first, skipping what ``dst`` already has; no recursion
+    stack = [(oid, None)]
+    while stack:
+        oid, raw = stack.pop()
+        if dst.mem(oid):
+            continue
+        if raw is None:
+            raw = src.get(oid) if src is not None else None
+            if raw is None:
+                raise TreeError("missing object %s" % to_hex(oid))
+            if raw[0] == TAG_NODE:
+                stack.append((oid, raw))
+                for child in _node_children(oid, raw):
+                    stack.append((child, None))
+                continue
+        dst.add(raw)
+        stats[0] += len(raw)
+        stats[1] += 1
+
+
+def _node_children(oid, raw):
+    # the ids a stored node refers to
+    try:
         body = decode_object(raw)[1]
-        try:
-            node = parse_node(body, body[1] if len(body) == 4 else 0)
-        except (ValueError, TypeError, IndexError) as exc:
-            raise TreeError("malformed node %s: %s" % (to_hex(oid), exc))
-        if isinstance(node, Inner):
-            for slot in node.slots:
-                if slot is not None:
-                    _copy(src, dst, slot, stats)
-        else:
-            for e in node.entries:
-                _copy(src, dst, e[2], stats)
-        node = None
-    dst.add(raw)
-    stats[0] += len(raw)
-    stats[1] += 1
+        node = parse_node(body, body[1] if len(body) == 4 else 0)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise TreeError("malformed node %s: %s" % (to_hex(oid), exc))
+    if isinstance(node, Inner):
+        return [slot for slot in node.slots if slot is not None]
+    return [e[2] for e in node.entries]
 
 
 # -- merging ---------------------------------------------------------------
@@ -501,7 +594,10 @@ def _changes(x, y):
     return found
 
 
-def _merge(o, a, b, steps, merge_for_path):
+def _merge_open(o, a, b, steps, stack):
+    # the merged tree when one side is unchanged; else push the directory's frame
+    # [o, a, b, steps, names changed in b, next index, changes in a, changes in b,
+    # result so far] and return None
     ho = o.hash()
     if b.hash() == ho:
         return a
@@ -510,20 +606,63 @@ def _merge(o, a, b, steps, merge_for_path):
     o = o._loaded()
     a = a._loaded()
     b = b._loaded()
-    da = _changes(o, a)
     db = _changes(o, b)
-    result = a
-    for name in sorted(db):
-        eo, eb = db[name]
-        if name in da:
-            ea = da[name][1]
-            merged = _merge_entry(o, eo, a, ea, b, eb, steps + (name,), merge_for_path)
+    names = sorted(db)
+    stack.append([o, a, b, steps, names, 0, _changes(o, a), db, a])
+    return None
+
+
+def _merge(o, a, b, steps, merge_for_path):
+    # depth first over the directories changed on both sides, with an explicit
+    # stack (the firmware's C stack holds only a few dozen Python calls)
+    stack = []
+    done = _merge_open(o, a, b, steps, stack)
+    if done is not None:
+        return done
+    while True:
+        frame = stack[-1]
+        if done is not None:  # a subdirectory of this frame is merged
+            if is_conflict(done):
+                return done
+            name = frame[4][frame[5] - 1]
+            result = frame[8]
+            entry = None if done.is_empty() else (name, KIND_NODE, done._ref_for(result._store))
+            frame[8] = result._update((name,), entry)
+            done = None
+        i = frame[5]
+        if i >= len(frame[4]):
+            stack.pop()
+            if not stack:
+                return frame[8]
+            done = frame[8]
+            continue
+        frame[5] = i + 1
+        o, a, b, steps = frame[0], frame[1], frame[2], frame[3]
+        name = frame[4][i]
+        eo, eb = frame[7][name]
+        result = frame[8]
+        if name not in frame[6]:  # changed in b only
+            frame[8] = result._update((name,), _export(b, eb, result._store))
+            continue
+        ea = frame[6][name][1]
+        ka = None if ea is None else ea[1]
+        kb = None if eb is None else eb[1]
+        path = steps + (name,)
+        if ka != KIND_NODE and kb != KIND_NODE:  # contents (or absent) on both sides
+            merged = _merge_values(o, eo, a, ea, b, eb, path, merge_for_path)
             if is_conflict(merged):
                 return merged
+            frame[8] = result._update((name,), merged)
+        elif ka != KIND_CONTENTS and kb != KIND_CONTENTS:  # subtrees (or absent)
+            so = o._sub(eo) if eo is not None and eo[1] == KIND_NODE else EMPTY_TREE
+            sa = EMPTY_TREE if ea is None else a._sub(ea)
+            sb = EMPTY_TREE if eb is None else b._sub(eb)
+            # either the merged subtree at once (one side unchanged), applied to this
+            # frame next turn, or the subdirectory's frame pushed, whose result
+            # comes back as ``done`` when it is popped
+            done = _merge_open(so, sa, sb, path, stack)
         else:
-            merged = _export(b, eb, result._store)
-        result = result._update((name,), merged)
-    return result
+            return Conflict("contents on one side, a subtree on the other", path_str(path))
 
 
 def _export(tree, entry, store):
@@ -545,29 +684,16 @@ def _raw(store, oid):
     return raw
 
 
-def _merge_entry(o, eo, a, ea, b, eb, steps, merge_for_path):
-    ka = None if ea is None else ea[1]
-    kb = None if eb is None else eb[1]
+def _merge_values(o, eo, a, ea, b, eb, steps, merge_for_path):
+    # the entry merging contents (or absence) ``ea``/``eb`` from ``eo``, or a Conflict
     path = path_str(steps)
-    if ka != KIND_NODE and kb != KIND_NODE:
-        f = merge_for_path(path)
-        vo = _value(o._store, eo) if eo is not None and eo[1] == KIND_CONTENTS else MISSING
-        va = MISSING if ea is None else _value(a._store, ea)
-        vb = MISSING if eb is None else _value(b._store, eb)
-        value = f(vo, va, vb)
-        if is_conflict(value):
-            return value.at(path)
-        if value is MISSING:
-            return None
-        return contents_entry(steps[-1], value)
-    if ka != KIND_CONTENTS and kb != KIND_CONTENTS:
-        so = o._sub(eo) if eo is not None and eo[1] == KIND_NODE else EMPTY_TREE
-        sa = EMPTY_TREE if ea is None else a._sub(ea)
-        sb = EMPTY_TREE if eb is None else b._sub(eb)
-        merged = _merge(so, sa, sb, steps, merge_for_path)
-        if is_conflict(merged):
-            return merged
-        if merged.is_empty():
-            return None
-        return (steps[-1], KIND_NODE, merged._ref_for(a._store))
-    return Conflict("contents on one side, a subtree on the other", path)
+    f = merge_for_path(path)
+    vo = _value(o._store, eo) if eo is not None and eo[1] == KIND_CONTENTS else MISSING
+    va = MISSING if ea is None else _value(a._store, ea)
+    vb = MISSING if eb is None else _value(b._store, eb)
+    value = f(vo, va, vb)
+    if is_conflict(value):
+        return value.at(path)
+    if value is MISSING:
+        return None
+    return contents_entry(steps[-1], value)

@@ -280,3 +280,22 @@ def test_missing_and_wrong_objects():
     garbage = s.add(b"\x54\x83\x07\x00\x00")  # node of an unknown format
     e = raises(TreeError, Tree.of_node(s, garbage).find, "a")
     assert "malformed" in str(e)
+
+
+def test_deep_paths():
+    # no recursion per path level: the firmware's C stack holds a few dozen calls
+    from portable_core.tree import merge_trees
+
+    p = tuple("s" + str(i) for i in range(40))
+    q = p[:-1] + ("z",)
+    t = Tree.empty().add(p, 1).add(q, 2)
+    s = MemObjectStore()
+    r = Tree.of_node(s, t.write(s))
+    assert r.find(p) == 1 and r.kind(p[:20]) == "node"
+    assert [v for _, v in r.walk()] == [1, 2]
+    r2 = r.add(p, 3)
+    assert r.diff(r2) == [("/".join(p), "updated", 1, 3)]
+    m = merge_trees(s, r, r2, r.add(q, 5), lambda path: lambda o, a, b: a)
+    assert m.find(p) == 3 and m.find(q) == 5
+    assert m.hash() == Tree.empty().add(p, 3).add(q, 5).hash()
+    assert r.remove(p).remove(q).is_empty()
