@@ -302,6 +302,8 @@ class FlashStore:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
                     if typ != T_OBJ:
                         self.refs_damaged = True
+                    if typ is None or typ == T_OBJ:
+                        self.lost = True
                     continue
                 if st == TORN:
                     continue

@@ -1,0 +1,236 @@
+"""FlashStore on a NOR RamFlash: Repo round trip, reopen, bit flips, full device,
+compaction with retention, fsck, and a power cut at every op of a small workload
+(whole and torn). Portable: CPython, MicroPython unix, QEMU firmware (16 KiB devices)."""
+
+from block_backend.devices import RamFlash
+from block_backend.faults import FaultyFlash, PowerCut, flip_bit
+from block_backend.flashstore import DeviceFull, FlashStore, NotFormatted
+from portable_core.storage import StorageError, object_id
+from portable_core.store import Repo
+
+BS = 512
+BC = 32
+PS = 16
+
+
+def clock_factory():
+    state = [1000]
+
+    def clock():
+        state[0] += 1
+        return state[0]
+
+    return clock
+
+
+def new_dev():
+    return RamFlash(BS, BC, PS)
+
+
+def reopen(dev, keep=None):
+    return FlashStore.open(RamFlash(BS, BC, PS, image=dev.snapshot()), keep)
+
+
+def repo_of(fs):
+    return Repo(fs.objects, fs.refs, author="t", clock=clock_factory())
+
+
+def raises(exc_type, fn, *args):
+    try:
+        fn(*args)
+    except exc_type as exc:
+        return exc
+    raise AssertionError("expected %s" % exc_type.__name__)
+
+
+def test_unformatted_device():
+    raises(NotFormatted, FlashStore.open, new_dev())
+
+
+def test_objects_and_refs_round_trip():
+    dev = new_dev()
+    fs = FlashStore.format(dev)
+    oid = fs.objects.add(b"B\x63abc")
+    assert oid == object_id(b"B\x63abc")
+    assert fs.objects.get(oid) == b"B\x63abc" and fs.objects.mem(oid)
+    assert fs.objects.add(b"B\x63abc") == oid
+    assert fs.refs.get("heads/x") is None
+    assert fs.refs.test_and_set("heads/x", None, oid)
+    assert not fs.refs.test_and_set("heads/x", None, oid)
+    assert fs.refs.list() == ["heads/x"]
+    fs2 = reopen(dev)
+    assert fs2.refs.get("heads/x") == oid
+    assert fs2.objects.get(oid) == b"B\x63abc"
+    assert list(fs2.objects.iterate()) == [oid]
+    assert fs2.objects.get(b"\x01" * 32) is None
+    fs2.refs.remove("heads/x")
+    assert reopen(fs2.dev).refs.list() == []
+
+
+def test_repo_on_flash_survives_reopen():
+    dev = new_dev()
+    fs = FlashStore.format(dev)
+    repo = repo_of(fs)
+    main = repo.main()
+    for i in range(12):
+        main.set("k%d" % (i % 5), "v%d" % i)
+    head = main.head()
+    repo.main().clone("dev")
+    repo.branch("dev").set("only/dev", 1)
+    repo.main().merge_with_branch("dev")
+    fs2 = reopen(dev)
+    r2 = repo_of(fs2)
+    assert r2.branches() == ["dev", "main"]
+    assert r2.main().get("k1") == "v11" and r2.main().get("only/dev") == 1
+    assert fs2.objects.get(head) is not None
+    rep = fs2.fsck()
+    assert rep["clean"], rep
+
+
+def test_programs_are_aligned_and_never_twice():
+    dev = new_dev()  # strict: a 0 -> 1 program raises
+    fs = FlashStore.format(dev)
+    repo = repo_of(fs)
+    for i in range(10):
+        repo.main().set("a", i)
+    assert dev.stats()["prog_bytes"] % PS == 0
+
+
+def test_bit_flips_are_detected():
+    dev = new_dev()
+    fs = FlashStore.format(dev)
+    oid = fs.objects.add(b"B\x6512345")
+    fs.refs.set("heads/main", oid)
+    img = dev.snapshot()
+    # every bit of the record area of the first block (the object and the ref)
+    start = img.find(b"\x65" + b"12345") - 6
+    checked = 0
+    for off in range(start, start + 80):
+        for bit in (0, 3, 7):
+            d = RamFlash(BS, BC, PS, image=img)
+            flip_bit(d, 0, off, bit)
+            try:
+                f = FlashStore.open(d)
+                got = f.objects.get(oid)
+                assert got is None or got == b"B\x6512345"
+                if got is None:
+                    raise AssertionError("object silently lost at %d" % off)
+                ref = f.refs.get("heads/main")
+                assert ref == oid, off
+            except StorageError:
+                pass
+            checked += 1
+    assert checked == 240
+
+
+def test_device_full_loses_nothing():
+    dev = new_dev()
+    fs = FlashStore.format(dev)
+    repo = repo_of(fs)
+    main = repo.main()
+    done = []
+    try:
+        for i in range(400):
+            main.set("k%d" % i, "value %d" % i)
+            done.append(i)
+    except DeviceFull:
+        pass
+    assert 10 < len(done) < 400
+    fs2 = reopen(dev)
+    r2 = repo_of(fs2)
+    for i in done:
+        assert r2.main().get("k%d" % i) == "value %d" % i
+    assert fs2.fsck()["clean"]
+
+
+def test_compaction_with_retention_and_wear():
+    dev = new_dev()
+    fs = FlashStore.format(dev, keep=2)
+    repo = repo_of(fs)
+    main = repo.main()
+    for i in range(150):
+        main.set("k%d" % (i % 4), i)
+    assert fs.compactions >= 2
+    fs2 = reopen(dev)
+    assert fs2.keep == 2
+    assert repo_of(fs2).main().get("k1") == 149
+    assert fs2.fsck()["clean"]
+    counts = [c for c in fs2.erase_count if c]
+    assert max(counts) <= 2 * (sum(counts) / len(counts)) + 1
+
+
+def test_fsck_reports_damage_and_repairs():
+    dev = new_dev()
+    fs = FlashStore.format(dev)
+    repo = repo_of(fs)
+    repo.main().set("a", 1)
+    garbage = fs.objects.add(b"B\x66zzzzzz")
+    fs.flush()
+    img = bytearray(dev.snapshot())
+    at = bytes(img).find(b"zzzzzz")
+    img[at] ^= 1
+    d = RamFlash(BS, BC, PS, image=bytes(img))
+    f = FlashStore.open(d)
+    rep = f.fsck()
+    assert not rep["clean"] and rep["damaged"] and rep["refs"]["heads/main"] == "ok"
+    raises(StorageError, f.objects.get, garbage)
+    f.fsck(repair=True)
+    f2 = FlashStore.open(RamFlash(BS, BC, PS, image=d.snapshot()))
+    assert f2.fsck()["clean"]
+    assert repo_of(f2).main().get("a") == 1
+    assert f2.objects.get(garbage) is None
+
+
+def workload(dev, acked):
+    fs = FlashStore.format(dev)
+    repo = repo_of(fs)
+    for i in range(10):
+        br = "main" if i % 3 else "b"
+        if i == 1:
+            br = "b"
+        acked.append((br, None))
+        if i == 1:
+            repo.main().clone("b")
+            acked[-1] = ("b", repo.branch("b").head())
+            continue
+        head = repo.branch(br).set("k%d" % (i % 3), i)
+        acked[-1] = (br, head)
+        if i == 3:
+            acked.append(("compact", None))
+            fs.compact()
+            acked[-1] = ("compact", "done")
+    return fs
+
+
+def test_power_cut_at_every_op():
+    rec = FaultyFlash(new_dev(), record=True)
+    workload(rec, [])
+    total = rec.ops
+    cases = 0
+    for n in range(BC * 2 + 1, total + 1):
+        for torn in (None, 1):
+            ff = FaultyFlash(new_dev(), cut_at=n, torn=torn)
+            acked = []
+            try:
+                workload(ff, acked)
+                raise AssertionError("no cut")
+            except PowerCut:
+                pass
+            f = FlashStore.open(ff.device)
+            assert f.fsck()["clean"], (n, torn)
+            want = {}
+            for br, head in acked[:-1]:
+                if br != "compact":
+                    want[br] = head
+            for name in f.refs.list():
+                head = f.refs.get(name)
+                br = name[6:]
+                assert want.get(br) == head or (acked[-1][0] == br), (n, br)
+            for br in want:
+                assert f.refs.get("heads/" + br) is not None
+            for br, head in acked[:-1]:
+                if head is not None and br != "compact":
+                    assert f.objects.get(head) is not None
+            cases += 1
+    print("cut points: %d ops, %d cases" % (total - BC * 2, cases))
+    assert cases >= 2 * (total - BC * 2)
