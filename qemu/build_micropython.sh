@@ -2,7 +2,8 @@
 # Build MicroPython from the source fetched by fetch_micropython.sh:
 #   build/bin/mpy-cross            the bytecode compiler
 #   build/bin/micropython          the unix port (code imported from .py files)
-#   build/bin/micropython-frozen   the unix port with Sprig frozen in (heap measurements)
+#   build/bin/micropython-frozen   the unix port, 32-bit like the boards Sprig targets, with
+#                                  Sprig frozen in (heap measurements, bench/)
 #   build/firmware/firmware.elf    the mps2-an385 (Cortex-M3) QEMU firmware, Sprig frozen in
 #   build/firmware/firmware-<N>k.elf  the same firmware with an N KiB heap (SPRIG_SMALL_HEAPS)
 # Each product is rebuilt only when its inputs changed: the MicroPython source, the
@@ -68,8 +69,9 @@ build_unix() {
 }
 
 build_unix_frozen() {
-    make -C "$src/ports/unix" -j"$jobs" "${unix_flags[@]}" FROZEN_MANIFEST="$manifest" BUILD=build-frozen
-    cp "$src/ports/unix/build-frozen/micropython" "$bin/micropython-frozen"
+    make -C "$src/ports/unix" -j"$jobs" "${unix_flags[@]}" FROZEN_MANIFEST="$manifest" \
+        BUILD=build-frozen32 MICROPY_FORCE_32BIT=1
+    cp "$src/ports/unix/build-frozen32/micropython" "$bin/micropython-frozen"
 }
 
 # build_firmware HEAP_BYTES OUT: the QEMU firmware with Sprig frozen in.

@@ -2,7 +2,8 @@
 # Install the Debian packages Sprig's build and tests need, only when one is missing.
 set -euo pipefail
 
-packages=(qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi xz-utils build-essential git)
+# gcc-multilib: the 32-bit frozen unix port used to measure heap bounds (bench/).
+packages=(qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi xz-utils build-essential git gcc-multilib)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -17,7 +17,7 @@ def main(root, keys=2000, dirs=20):
     repo = Repo(DirObjectStore(root), DirRefStore(root), clock=None)
     main = repo.main()
     per_dir = keys // dirs
-    batch = 20
+    batch = 5
     for d in range(dirs):
         for start in range(0, per_dir, batch):
             def fill(txn, d=d, start=start):
