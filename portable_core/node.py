@@ -234,6 +234,8 @@ def parse_node(body, depth=0):
             prev = name
         return Flat(entries)
     if fmt == FORMAT_INNER and len(body) == 4 and isinstance(body[3], list):
+        if depth > MAX_DEPTH:
+            raise ValueError("inner node deeper than %d" % MAX_DEPTH)
         if body[1] != depth:
             raise ValueError("inner node of depth %r where depth %d was expected" % (body[1], depth))
         count = body[2]
