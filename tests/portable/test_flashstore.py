@@ -2,14 +2,16 @@
 compaction with retention, fsck, and a power cut at every op of a small workload
 (whole and torn). Portable: CPython, MicroPython unix, QEMU firmware (16 KiB devices)."""
 
+import gc
+
 from block_backend.devices import RamFlash
 from block_backend.faults import FaultyFlash, PowerCut, flip_bit
 from block_backend.flashstore import DeviceFull, FlashStore, NotFormatted
 from portable_core.storage import StorageError, object_id
 from portable_core.store import Repo
 
-BS = 512
-BC = 32
+BS = 1024
+BC = 16
 PS = 16
 
 
@@ -28,7 +30,8 @@ def new_dev():
 
 
 def reopen(dev, keep=None):
-    return FlashStore.open(RamFlash(BS, BC, PS, image=dev.snapshot()), keep)
+    gc.collect()
+    return FlashStore.open(dev, keep)
 
 
 def repo_of(fs):
@@ -105,9 +108,10 @@ def test_bit_flips_are_detected():
     # every bit of the record area of the first block (the object and the ref)
     start = img.find(b"\x65" + b"12345") - 6
     checked = 0
+    d = dev
     for off in range(start, start + 80):
         for bit in (0, 3, 7):
-            d = RamFlash(BS, BC, PS, image=img)
+            d.restore(img)
             flip_bit(d, 0, off, bit)
             try:
                 f = FlashStore.open(d)
@@ -166,16 +170,17 @@ def test_fsck_reports_damage_and_repairs():
     repo.main().set("a", 1)
     garbage = fs.objects.add(b"B\x66zzzzzz")
     fs.flush()
-    img = bytearray(dev.snapshot())
-    at = bytes(img).find(b"zzzzzz")
-    img[at] ^= 1
-    d = RamFlash(BS, BC, PS, image=bytes(img))
+    img = dev.snapshot()
+    at = img.find(b"zzzzzz")
+    img = None
+    flip_bit(dev, at // BS, at % BS, 0)
+    d = dev
     f = FlashStore.open(d)
     rep = f.fsck()
     assert not rep["clean"] and rep["damaged"] and rep["refs"]["heads/main"] == "ok"
     raises(StorageError, f.objects.get, garbage)
     f.fsck(repair=True)
-    f2 = FlashStore.open(RamFlash(BS, BC, PS, image=d.snapshot()))
+    f2 = reopen(d)
     assert f2.fsck()["clean"]
     assert repo_of(f2).main().get("a") == 1
     assert f2.objects.get(garbage) is None
@@ -203,13 +208,17 @@ def workload(dev, acked):
 
 
 def test_power_cut_at_every_op():
-    rec = FaultyFlash(new_dev(), record=True)
+    dev = new_dev()
+    rec = FaultyFlash(dev, record=True)
     workload(rec, [])
     total = rec.ops
+    rec = None
     cases = 0
     for n in range(BC * 2 + 1, total + 1):
         for torn in (None, 1):
-            ff = FaultyFlash(new_dev(), cut_at=n, torn=torn)
+            dev.fill_erased()
+            gc.collect()
+            ff = FaultyFlash(dev, cut_at=n, torn=torn)
             acked = []
             try:
                 workload(ff, acked)
