@@ -19,9 +19,9 @@ class CountingObjects(MemObjectStore):
         MemObjectStore.__init__(self)
         self.new_bytes = 0
 
-    def add(self, raw):
+    def add(self, raw, base=None):
         oid_known = len(self)
-        oid = MemObjectStore.add(self, raw)
+        oid = MemObjectStore.add(self, raw, base)
         if len(self) != oid_known:
             self.new_bytes += len(raw)
         return oid

@@ -146,7 +146,8 @@ class FlashObjects(ObjectStore):
     def __init__(self, fs):
         self.fs = fs
 
-    def add(self, raw):
+    def add(self, raw, base=None):
+        """Store ``raw``; return its id (``base``: see ObjectStore.add)."""
         return self.fs.add_object(raw)
 
     def get(self, oid):

@@ -122,6 +122,7 @@ class Flat:
         self.entries = entries
         self._id = None  # memoized id
         self._stored = None  # an ObjectStore known to hold this node and all below
+        self._base = None  # id of the stored node this one was edited from (a delta hint)
 
 
 class Inner:
@@ -134,6 +135,7 @@ class Inner:
         self.slots = slots
         self._id = None
         self._stored = None
+        self._base = None
 
 
 EMPTY = Flat([])
@@ -275,6 +277,7 @@ def load(store, nid, depth=0):
         raise TreeError("malformed node %s: %s" % (to_hex(nid), exc))
     node._id = nid
     node._stored = store
+    node._base = nid
     return node
 
 
@@ -347,6 +350,13 @@ def split(entries, depth):
     return Inner(depth, len(entries), groups)
 
 
+def _derived(new, old):
+    # ``new`` was made by editing ``old``: remember the stored node it came from, so
+    # a backend can keep ``new`` as a small delta against it (ObjectStore.add's base)
+    new._base = old._base
+    return new
+
+
 def insert(store, node, entry, depth=0):
     """Return ``(new_node, added)``: ``node`` (at ``depth``) with ``entry`` set;
     ``added`` is True when the name was absent. Returns ``node`` itself when the same
@@ -360,15 +370,18 @@ def insert(store, node, entry, depth=0):
             return node, False
         slots = list(node.slots)
         slots[i] = new_child
-        return Inner(depth, node.count + (1 if added else 0), slots), added
+        return _derived(Inner(depth, node.count + (1 if added else 0), slots), node), added
     entries = node.entries
     k = _position(entries, name)
     if k < len(entries) and entries[k][0] == name:
         old = entries[k]
         if old[1] == entry[1] and _same_ref(old, entry):
             return node, False
-        return Flat(entries[:k] + [entry] + entries[k + 1 :]), False
-    return split(entries[:k] + [entry] + entries[k:], depth), True
+        return _derived(Flat(entries[:k] + [entry] + entries[k + 1 :]), node), False
+    new = split(entries[:k] + [entry] + entries[k:], depth)
+    if isinstance(new, Flat):
+        _derived(new, node)
+    return new, True
 
 
 def _same_ref(a, b):
@@ -394,13 +407,13 @@ def delete(store, node, name, depth=0):
         slots[i] = None if is_empty(new_child) else new_child
         if node.count - 1 <= MAX_ENTRIES:
             return Flat(_gather(store, slots, depth + 1)), True
-        return Inner(depth, node.count - 1, slots), True
+        return _derived(Inner(depth, node.count - 1, slots), node), True
     entries = node.entries
     k = _position(entries, name)
     if k < len(entries) and entries[k][0] == name:
         if len(entries) == 1:
             return EMPTY, True
-        return Flat(entries[:k] + entries[k + 1 :]), True
+        return _derived(Flat(entries[:k] + entries[k + 1 :]), node), True
     return node, False
 
 

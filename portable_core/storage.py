@@ -22,8 +22,13 @@ class StorageError(Exception):
 class ObjectStore:
     """Interface: content-addressed, immutable objects. Subclasses override every method."""
 
-    def add(self, raw):
-        """Store ``raw`` (bytes) and return its id (``sha256(raw)``, 32 bytes)."""
+    def add(self, raw, base=None):
+        """Store ``raw`` (bytes) and return its id (``sha256(raw)``, 32 bytes).
+
+        ``base``, when given, is the id of a stored object that ``raw`` was edited
+        from (a tree node's previous version): a hint that lets a backend keep
+        ``raw`` as a small delta against it. Backends may ignore it.
+        """
         raise NotImplementedError
 
     def get(self, oid):
@@ -82,8 +87,8 @@ class MemObjectStore(ObjectStore):
     def __init__(self):
         self._objects = {}
 
-    def add(self, raw):
-        """Store ``raw`` and return its id."""
+    def add(self, raw, base=None):
+        """Store ``raw`` and return its id (``base`` is ignored: RAM holds objects whole)."""
         raw = bytes(raw)
         oid = object_id(raw)
         if oid not in self._objects:

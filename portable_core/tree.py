@@ -418,9 +418,12 @@ def _first(item):
 # -- writing ---------------------------------------------------------------
 
 
-def _put(objects, raw, oid, stats):
+def _put(objects, raw, oid, stats, base=None):
     if not objects.mem(oid):
-        objects.add(bytes(raw))
+        if base is None or base == oid:
+            objects.add(bytes(raw))
+        else:
+            objects.add(bytes(raw), base)
         stats[0] += len(raw)
         stats[1] += 1
 
@@ -509,7 +512,7 @@ def _write_node(node, src, objects, stats):
     ids = None
     if node._id is None:
         node._id = _sha(raw)
-    _put(objects, raw, node._id, stats)
+    _put(objects, raw, node._id, stats, node._base)
     if node is not EMPTY:  # the shared empty node keeps no store alive
         node._stored = objects
 

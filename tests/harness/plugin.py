@@ -64,13 +64,13 @@ class PortableItem(pytest.Item):
 
     def __init__(self, *, function, runtime, **kwargs):
         super().__init__(**kwargs)
-        self.function = function
+        self.test_name = function
         self.runtime = runtime
         self.add_marker(getattr(pytest.mark, runtime.replace("-", "_")))
 
     def runtest(self):
         if self.runtime == "cpython":
-            getattr(self.parent.obj, self.function)()
+            getattr(self.parent.obj, self.test_name)()
             return
         result = self.session.config._sprig_results.get(self)
         if not result.passed:
@@ -78,13 +78,13 @@ class PortableItem(pytest.Item):
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, PortableTestFailure):
-            return "%s on %s:\n%s" % (self.function, self.runtime, excinfo.value)
+            return "%s on %s:\n%s" % (self.test_name, self.runtime, excinfo.value)
         if isinstance(excinfo.value, runtimes.RuntimeMissing):
             return "%s: %s" % (self.runtime, excinfo.value)
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, 0, "%s[%s]" % (self.function, self.runtime)
+        return self.path, 0, "%s[%s]" % (self.test_name, self.runtime)
 
 
 class ResultCache:
@@ -116,14 +116,14 @@ class ResultCache:
             if self.build_error:
                 raise runtimes.RuntimeMissing(self.build_error)
             names = [
-                other.function
+                other.test_name
                 for other in self.session.items
                 if isinstance(other, PortableItem)
                 and other.runtime == item.runtime
                 and str(other.path) == key[0]
             ]
             self.results[key] = runtimes.run_module(key[0], item.runtime, names)
-        return self.results[key][item.function]
+        return self.results[key][item.test_name]
 
 
 def pytest_configure(config):

@@ -37,14 +37,14 @@ def qemu_children():
     return found
 
 
-def run_pytest(tmp_path, module, env_extra):
+def run_pytest(tmp_path, module, env_extra, extra_args=()):
     env = dict(os.environ)
     env.update(env_extra)
     env["PYTHONPATH"] = TESTS_DIR + os.pathsep + env.get("PYTHONPATH", "")
     env["SPRIG_SKIP_BUILD"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "harness.plugin", "-q", "-rA",
-         "--rootdir", str(tmp_path), "-p", "no:cacheprovider", module],
+         "--rootdir", str(tmp_path), "-p", "no:cacheprovider", module] + list(extra_args),
         cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
@@ -159,3 +159,16 @@ def test_device_boots_quickly_and_shuts_down_cleanly():
         device.close()
     assert device.proc.returncode == 0  # machine.reset() exits QEMU through semihosting
     assert qemu_children() == []
+
+
+def test_keyword_selection_runs_only_the_chosen_items(tmp_path):
+    path = write_module(tmp_path, "test_pick.py", """
+        def test_one():
+            pass
+
+        def test_two():
+            assert False, "not selected, must not run"
+    """)
+    proc = run_pytest(tmp_path, path, {}, ["-k", "test_one and not cpython"])
+    assert proc.returncode == 0, proc.stdout
+    assert "2 passed" in proc.stdout and "4 deselected" in proc.stdout, proc.stdout

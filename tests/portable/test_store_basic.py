@@ -188,3 +188,11 @@ def test_revert_and_set_head():
     assert main.test_and_set_head(c1, None)
     assert main.head() is None
     assert not main.test_and_set_head(c1, c1)
+
+
+def test_bad_values_are_refused_and_nothing_changes():
+    main = new_repo().main()
+    head = main.set("a", 1)
+    for bad in (set([1]), object(), {(1, 2): 3}, [1, object()]):
+        raises(ValueError, main.set, "b", bad)
+        assert main.head() == head and not main.mem("b")

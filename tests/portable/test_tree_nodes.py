@@ -25,10 +25,10 @@ class CountingStore(MemObjectStore):
         self.gets += 1
         return MemObjectStore.get(self, oid)
 
-    def add(self, raw):
+    def add(self, raw, base=None):
         if not self.mem(object_id(raw)):
             self.added += len(raw)
-        return MemObjectStore.add(self, raw)
+        return MemObjectStore.add(self, raw, base)
 
 
 def body_of(store, oid):
