@@ -10,6 +10,7 @@ import heapq
 
 from portable_core.commit import read_commit
 from portable_core.conflict import MISSING
+from portable_core.tree import Tree, observe, same_observation
 
 
 class MaxDepthReached(Exception):
@@ -56,23 +57,7 @@ def walk(objects, heads, max_depth=None):
 
 
 def _value_at(objects, commit, path):
-    from portable_core.tree import Tree
-
-    tree = Tree.of_node(objects, commit.tree)
-    if not path:
-        return commit.tree
-    sub = tree.find_tree(path)
-    if sub is not None:
-        return ("node", sub.hash())
-    return tree.find(path)
-
-
-def _same(a, b):
-    from portable_core.merge import values_equal
-
-    if a is MISSING or b is MISSING:
-        return a is b
-    return values_equal(a, b)
+    return observe(Tree.of_node(objects, commit.tree), path)
 
 
 def log(objects, head, depth=None, path=None):
@@ -93,7 +78,7 @@ def log(objects, head, depth=None, path=None):
         if commit.parents:
             changed = False
             for p in commit.parents:
-                if not _same(mine, _value_at(objects, read_commit(objects, p), path)):
+                if not same_observation(mine, _value_at(objects, read_commit(objects, p), path)):
                     changed = True
                     break
         elif mine is MISSING:
@@ -206,7 +191,7 @@ def last_modified(objects, head, path, n=1):
             pc = read_commit(objects, p)
             pv = _value_at(objects, pc, path)
             parents.append((pc, pv))
-            if _same(mine, pv):
+            if same_observation(mine, pv):
                 same_parents.append((pc, pv))
         if not same_parents:
             if mine is not MISSING or commit.parents:

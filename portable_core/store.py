@@ -17,9 +17,9 @@ Ref names: a branch ``b`` is the ref ``heads/b``.
 from portable_core import history
 from portable_core.commit import read_commit, write_commit
 from portable_core.conflict import MISSING, MergeConflictError, is_conflict
-from portable_core.merge import MergePolicy, values_equal
+from portable_core.merge import MergePolicy
 from portable_core.objects import TAG_COMMIT, resolve_prefix, to_hex
-from portable_core.tree import Tree, merge_trees
+from portable_core.tree import Tree, merge_trees, observe, same_observation
 from portable_core.watch import Watchers
 
 DEFAULT_BRANCH = "main"
@@ -259,7 +259,7 @@ class Transaction:
     def _seen(self, path):
         key = _path_text(path)
         if key not in self.reads and key not in self.writes:
-            self.reads[key] = _observe(self.base, key)
+            self.reads[key] = observe(self.base, key)
 
     def find(self, path, default=None):
         """Return the value at ``path`` or ``default``."""
@@ -301,22 +301,6 @@ class Transaction:
         """Put the subtree ``tree`` at ``path`` (an empty tree removes it)."""
         self.tree = self.tree.add_tree(path, tree)
         self.writes[_path_text(path)] = True
-
-
-def _observe(tree, key):
-    """What a transaction saw at ``key``: a value, ("node", subtree id) or MISSING."""
-    if key == "":
-        return ("node", tree.hash())
-    sub = tree.find_tree(key)
-    if sub is not None:
-        return ("node", sub.hash())
-    return tree.find(key)
-
-
-def _same_observation(a, b):
-    if a is MISSING or b is MISSING:
-        return a is b
-    return values_equal(a, b)
 
 
 class Branch:
@@ -414,7 +398,7 @@ class Branch:
 
         def update(tree):
             found = tree.find(path)
-            if not _same_observation(found, test):
+            if not same_observation(found, test):
                 raise TestFailed(_path_text(path), found)
             return tree.remove(path) if set is MISSING else tree.add(path, set)
 
@@ -458,9 +442,9 @@ class Branch:
                 return _replay(tree, txn)
             if strategy == "test_and_set":
                 for key in list(txn.reads) + list(txn.writes):
-                    seen = txn.reads[key] if key in txn.reads else _observe(txn.base, key)
-                    now = _observe(tree, key)
-                    if not _same_observation(seen, now):
+                    seen = txn.reads[key] if key in txn.reads else observe(txn.base, key)
+                    now = observe(tree, key)
+                    if not same_observation(seen, now):
                         raise TestFailed(key, now)
                 return txn.tree if tree.hash() == txn.base.hash() else _replay(tree, txn)
             merged = merge_trees(repo.objects, txn.base, tree, txn.tree, repo.merge_policy.for_path)

@@ -25,6 +25,8 @@ sys.path.insert(0, TOP)
 from host_tools import emulator  # noqa: E402
 
 RUNNER = os.path.join(HERE, "portable_runner.py")
+SUPPORT_NAME = "portable_support"
+SUPPORT = os.path.join(TOP, "tests", "portable", SUPPORT_NAME + ".py")
 DEFAULT_MICROPYTHON = os.path.join(TOP, "build", "bin", "micropython")
 DEFAULT_TIMEOUT = 300.0
 
@@ -128,6 +130,24 @@ def _read_source(path):
         return f.read()
 
 
+def support_installer():
+    """Return device code that installs tests/portable/portable_support.py as the
+    module ``portable_support`` (the firmware has no filesystem to import it from,
+    and MicroPython cannot create module objects: an object with its names will do)."""
+    return (
+        "import sys\n"
+        "_ns = {}\n"
+        "exec(%r, _ns)\n"
+        "class _SupportModule:\n"
+        "    pass\n"
+        "_m = _SupportModule()\n"
+        "for _k in _ns:\n"
+        "    setattr(_m, _k, _ns[_k])\n"
+        "sys.modules[%r] = _m\n"
+        "del _ns, _m, _k\n" % (_read_source(SUPPORT), SUPPORT_NAME)
+    )
+
+
 def run_qemu(path, names, timeout=None):
     """Run test functions ``names`` of module ``path`` on the firmware booted in QEMU."""
     timeout = module_timeout(path) if timeout is None else timeout
@@ -140,7 +160,14 @@ def run_qemu(path, names, timeout=None):
     try:
         device.start()
         device.enter_raw_repl()
-        out, err = device.exec_raw(_read_source(path), timeout)
+        source = _read_source(path)
+        if SUPPORT_NAME in source:
+            out, err = device.exec_raw(support_installer(), timeout)
+            if err:
+                note = "micropython-qemu: installing %s failed:\n%s" % (
+                    SUPPORT_NAME, (out + err).decode("utf-8", "replace"))
+                return parse_output("", names, note)
+        out, err = device.exec_raw(source, timeout)
         if err:
             text = (out + err).decode("utf-8", "replace")
             note = "micropython-qemu: the module failed to load:\n" + text

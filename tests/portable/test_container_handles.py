@@ -1,12 +1,7 @@
 """Containers on branches: concurrent updates on two branches merge the container's way."""
 
 from portable_core.container_handles import Counter, Log, Register, Set
-from portable_core.storage import MemObjectStore, MemRefStore
-from portable_core.store import Repo
-
-
-def new_repo():
-    return Repo(MemObjectStore(), MemRefStore(), author="test", clock=None)
+from portable_support import new_repo
 
 
 def test_counter_across_branches():

@@ -7,6 +7,7 @@ Devices are small (the firmware has a 140 KiB heap).
 from block_backend.devices import FlashError, FlashIOError, RamFlash
 from block_backend.prng import XorShift
 from portable_core.compat import runtime_name
+from portable_support import raises as _raises, read_block as _read
 
 BS = 512
 BC = 16
@@ -15,20 +16,6 @@ PS = 16
 
 def _dev(**kw):
     return RamFlash(block_size=kw.pop("block_size", BS), block_count=BC, prog_size=PS, **kw)
-
-
-def _raises(exc_type, func, *args):
-    try:
-        func(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("%r did not raise %s" % (func, exc_type.__name__))
-
-
-def _read(dev, block, offset, n):
-    buf = bytearray(n)
-    dev.readblocks(block, buf, offset)
-    return bytes(buf)
 
 
 def test_geometry_and_ioctl():

@@ -18,6 +18,7 @@ from block_backend.faults import (
     flip_random,
     tear_variants,
 )
+from portable_support import raises as _raises
 
 BS = 64
 BC = 4
@@ -26,14 +27,6 @@ PS = 16
 
 def _dev():
     return RamFlash(block_size=BS, block_count=BC, prog_size=PS)
-
-
-def _raises(exc_type, func, *args):
-    try:
-        func(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("%r did not raise %s" % (func, exc_type.__name__))
 
 
 def _pattern(seed, n):

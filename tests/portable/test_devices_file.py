@@ -10,19 +10,12 @@ from block_backend.devices import FlashError
 from block_backend.faults import FaultyFlash, PowerCut
 from block_backend.fileflash import FileFlash
 from portable_core.compat import runtime_name
+from portable_support import raises as _raises, read_block as _read
 
 BS = 256
 BC = 8
 PS = 16
 HAS_FS = runtime_name() != "micropython-qemu"
-
-
-def _raises(exc_type, func, *args):
-    try:
-        func(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("%r did not raise %s" % (func, exc_type.__name__))
 
 
 def _path(tag):
@@ -49,12 +42,6 @@ def _open(path, block_count=BC, strict=True):
         assert isinstance(exc.errno, int) and exc.errno > 0
         return None
     return FileFlash(path, BS, block_count, PS, strict)
-
-
-def _read(dev, block, offset, n):
-    buf = bytearray(n)
-    dev.readblocks(block, buf, offset)
-    return bytes(buf)
 
 
 def test_geometry_checked_before_touching_files():

@@ -10,25 +10,12 @@ from block_backend.devices import FlashError, RamFlash
 from block_backend.faults import FaultyFlash, PowerCut
 from block_backend.psramflash import PSRAM_BASE, PSRAM_SIZE, PsramFlash, psram_available
 from portable_core.compat import runtime_name
+from portable_support import raises as _raises, read_block as _read
 
 BS = 512
 BC = 16
 PS = 16
 BASE = PSRAM_BASE + 0x40000  # away from the start, where a host may load an image
-
-
-def _raises(exc_type, func, *args, **kw):
-    try:
-        func(*args, **kw)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("%r did not raise %s" % (func, exc_type.__name__))
-
-
-def _read(dev, block, offset, n):
-    buf = bytearray(n)
-    dev.readblocks(block, buf, offset)
-    return bytes(buf)
 
 
 def _device(base=BASE):

@@ -3,7 +3,7 @@ counter and path policies. Sets, multisets, maps and LWW are in test_merge_colle
 """
 
 from portable_core import merge
-from portable_core.conflict import MISSING, Conflict, is_conflict
+from portable_core.conflict import MISSING, Conflict
 from portable_core.merge import (
     INT64_MAX,
     INT64_MIN,
@@ -16,15 +16,7 @@ from portable_core.merge import (
     triple,
     values_equal,
 )
-
-
-def _conflict(r, reason=None, path=None):
-    assert is_conflict(r), r
-    if reason is not None:
-        assert r.reason == reason, r
-    if path is not None:
-        assert r.path == path, r
-    return r
+from portable_support import expect_conflict as _conflict
 
 
 # -- values_equal -----------------------------------------------------------------

@@ -5,7 +5,7 @@ Canonical orders are by deterministic CBOR encoding: small non-negative ints
 < maps < false < true < null < floats.
 """
 
-from portable_core.conflict import MISSING, Conflict, is_conflict
+from portable_core.conflict import MISSING, Conflict
 from portable_core.merge import (
     INT64_MAX,
     counter,
@@ -17,15 +17,7 @@ from portable_core.merge import (
     set_merge,
     values_equal,
 )
-
-
-def _conflict(r, reason=None, path=None):
-    assert is_conflict(r), r
-    if reason is not None:
-        assert r.reason == reason, r
-    if path is not None:
-        assert r.path == path, r
-    return r
+from portable_support import expect_conflict as _conflict
 
 
 # -- set_merge ----------------------------------------------------------------------

@@ -2,20 +2,7 @@
 
 from portable_core import snapshot
 from portable_core.snapshot import SliceError
-from portable_core.storage import MemObjectStore, MemRefStore
-from portable_core.store import Repo
-
-
-def new_repo():
-    return Repo(MemObjectStore(), MemRefStore(), author="test", clock=None)
-
-
-def raises(exc_type, fn, *args):
-    try:
-        fn(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("expected %s" % exc_type.__name__)
+from portable_support import new_repo, raises
 
 
 def build_history(repo):

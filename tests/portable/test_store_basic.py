@@ -6,28 +6,11 @@ from portable_core.objects import to_hex
 from portable_core.storage import MemObjectStore, MemRefStore
 from portable_core.store import InvalidBranchName, Repo, StoreError
 from portable_core.tree import Tree
-
-
-def counter_clock():
-    state = [1000]
-
-    def clock():
-        state[0] += 1
-        return state[0]
-
-    return clock
+from portable_support import new_repo as support_repo, raises, ticking_clock
 
 
 def new_repo():
-    return Repo(MemObjectStore(), MemRefStore(), author="test", clock=counter_clock())
-
-
-def raises(exc_type, fn, *args):
-    try:
-        fn(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("expected %s" % exc_type.__name__)
+    return support_repo(clock=ticking_clock(1000))
 
 
 def test_empty_store():

@@ -6,16 +6,11 @@ from portable_core.history import MaxDepthReached, TooManyLcas
 from portable_core.storage import MemObjectStore, MemRefStore
 from portable_core.store import Repo
 from portable_core.tree import Tree
+from portable_support import new_repo as support_repo, raises, ticking_clock
 
 
 def new_repo():
-    state = [0]
-
-    def clock():
-        state[0] += 1
-        return state[0]
-
-    return Repo(MemObjectStore(), MemRefStore(), author="test", clock=clock)
+    return support_repo(clock=ticking_clock())
 
 
 def commit(repo, parents, key, value):
@@ -24,14 +19,6 @@ def commit(repo, parents, key, value):
     if parents:
         base = Tree.of_node(repo.objects, parents[0].tree)
     return repo.make_commit(base.add(key, value), parents, "c " + key)
-
-
-def raises(exc_type, fn, *args):
-    try:
-        fn(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("expected %s" % exc_type.__name__)
 
 
 def test_log_order_depth_and_path():

@@ -2,27 +2,14 @@
 commits, merge at a path, fast-forwards, head test_and_set, conflicts as values."""
 
 from portable_core import merge
-from portable_core.conflict import MISSING, MergeConflictError
+from portable_core.conflict import MergeConflictError
 from portable_core.storage import MemObjectStore, MemRefStore
 from portable_core.store import FastForwardError, Repo
+from portable_support import new_repo as support_repo, raises, ticking_clock
 
 
 def new_repo(policy=None):
-    state = [0]
-
-    def clock():
-        state[0] += 1
-        return state[0]
-
-    return Repo(MemObjectStore(), MemRefStore(), author="test", clock=clock, merge_policy=policy)
-
-
-def raises(exc_type, fn, *args):
-    try:
-        fn(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("expected %s" % exc_type.__name__)
+    return support_repo(policy, ticking_clock())
 
 
 def test_merge_disjoint_changes():

@@ -5,18 +5,7 @@ from portable_core.conflict import MergeConflictError
 from portable_core.storage import MemObjectStore, MemRefStore
 from portable_core.store import Repo, TestFailed
 from portable_core.tree import Tree
-
-
-def new_repo(policy=None):
-    return Repo(MemObjectStore(), MemRefStore(), author="test", clock=None, merge_policy=policy)
-
-
-def raises(exc_type, fn, *args):
-    try:
-        fn(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("expected %s" % exc_type.__name__)
+from portable_support import new_repo, raises
 
 
 def interfering(branch, path, value):

@@ -4,14 +4,7 @@ from portable_core.conflict import MISSING
 from portable_core.objects import TAG_CONTENTS, encode_object
 from portable_core.storage import MemObjectStore
 from portable_core.tree import Tree, TreeError, parse_path
-
-
-def raises(exc_type, func, *args):
-    try:
-        func(*args)
-    except exc_type as exc:
-        return exc
-    raise AssertionError("%r did not raise %r" % (func, exc_type))
+from portable_support import raises
 
 
 def test_parse_path():
