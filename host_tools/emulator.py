@@ -219,23 +219,36 @@ class QemuDevice:
         out, self._buf = self._buf[:i], self._buf[i:]
         return out
 
+    def drain(self, timeout=0.2):
+        """Return whatever console output arrives within ``timeout`` seconds."""
+        try:
+            self.read_until(b"\x00\x00never\x00\x00", timeout)
+        except DeviceTimeout as exc:
+            return exc.output
+        return b""
+
     def enter_raw_repl(self, timeout=10.0):
         """Switch the console to MicroPython's raw REPL."""
         self._write(b"\r\x03\x03")
         self._write(b"\r\x01")
         self.read_until(RAW_REPL_BANNER, timeout)
 
-    def exec_raw(self, code, timeout=60.0, on_data=None):
-        """Run ``code`` (str or bytes) in the raw REPL; return ``(stdout, stderr)`` bytes.
-
-        The console must be in the raw REPL (``enter_raw_repl``); it stays there.
-        """
+    def exec_raw_start(self, code, timeout=10.0):
+        """Send ``code`` to the raw REPL and return once the device accepted it; its
+        output then arrives through ``read_until`` (ending in ``\x04...\x04>``)."""
         if isinstance(code, str):
             code = code.encode("utf-8")
         self._write(code + b"\x04")
         head = self.read_until(b"OK", timeout)
         if not head.endswith(b"OK"):
             raise EmulatorError("raw REPL did not accept the code: %r" % head)
+
+    def exec_raw(self, code, timeout=60.0, on_data=None):
+        """Run ``code`` (str or bytes) in the raw REPL; return ``(stdout, stderr)`` bytes.
+
+        The console must be in the raw REPL (``enter_raw_repl``); it stays there.
+        """
+        self.exec_raw_start(code, timeout)
         out = self.read_until(b"\x04", timeout, on_data)[:-1]
         err = self.read_until(b"\x04", timeout)[:-1]
         self.read_until(b">", timeout)
