@@ -100,6 +100,25 @@ def is_ancestor(objects, ancestor, descendant):
     return False
 
 
+def distance(objects, ancestor, descendant, max_depth):
+    """Return the fewest parent links from ``descendant`` to ``ancestor``, or None
+    if that takes more than ``max_depth`` links (or ``ancestor`` is not one).
+    Visits at most the commits within ``max_depth`` links of ``descendant``."""
+    level = [descendant]
+    seen = {descendant}
+    for d in range(max_depth + 1):
+        if ancestor in level:
+            return d
+        following = []
+        for oid in level:
+            for p in read_commit(objects, oid).parents:
+                if p not in seen:
+                    seen.add(p)
+                    following.append(p)
+        level = following
+    return None
+
+
 _LEFT = 1
 _RIGHT = 2
 _STALE = 4

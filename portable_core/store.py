@@ -498,19 +498,11 @@ class Branch:
         if head == cid:
             raise FastForwardError("no_change")
         if head is not None:
-            target = read_commit(self.repo.objects, head)
-            found = False
-            for c in history.walk(self.repo.objects, [cid], max_depth):
-                if c.id == head:
-                    found = True
-                    break
-                if c.height < target.height:
-                    break
-            else:
-                if max_depth is not None and not found:
-                    raise FastForwardError("max_depth_reached")
-            if not found:
+            objects = self.repo.objects
+            if not history.is_ancestor(objects, head, cid):
                 raise FastForwardError("rejected")
+            if max_depth is not None and history.distance(objects, head, cid, max_depth) is None:
+                raise FastForwardError("max_depth_reached")
         if not self.repo._update_head(self.name, head, cid):
             raise FastForwardError("rejected")
         return cid

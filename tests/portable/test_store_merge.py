@@ -195,3 +195,26 @@ def test_concurrent_head_test_and_set_with_retries():
     raises(TooManyRetries, main.set, "never", 1)
     refs.races = 0
     assert main.find("never") is None and main.get("rival/9") == 9
+
+
+def test_fast_forward_depth_on_unrelated_history_is_rejected():
+    repo = new_repo()
+    main = repo.main()
+    main.set("a", 1)
+    other = repo.branch("other")
+    other.set("x", 1)
+    other.set("x", 2)
+    assert raises(FastForwardError, main.fast_forward, other.head(), 5).reason == "rejected"
+    assert raises(FastForwardError, main.fast_forward, other.head(), 0).reason == "rejected"
+
+
+def test_distance_between_commits():
+    from portable_core import history
+
+    repo = new_repo()
+    main = repo.main()
+    ids = [main.set("k", i) for i in range(5)]
+    assert history.distance(repo.objects, ids[0], ids[4], 10) == 4
+    assert history.distance(repo.objects, ids[0], ids[4], 3) is None
+    assert history.distance(repo.objects, ids[4], ids[4], 0) == 0
+    assert history.distance(repo.objects, ids[4], ids[0], 10) is None
