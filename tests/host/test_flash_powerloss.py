@@ -150,12 +150,15 @@ def test_power_cut_after_every_op_whole_and_torn():
     img = bytearray(b"\xff" * (BS * BC))
     cases = 0
     erases = 0
+    expected = 0
     for n, op in enumerate(ops):
         phase = op[4]
         units = (BS if op[0] == "e" else len(op[3])) // PS
         for torn in tear_variants(units):
             if torn == 0:
                 continue  # nothing landed: the image of the previous op's whole case
+            if phase > 0:
+                expected += 1
             cut = bytearray(img)
             apply_op(cut, op, None if torn is None else torn * PS)
             if phase > 0:
@@ -166,7 +169,8 @@ def test_power_cut_after_every_op_whole_and_torn():
             erases += 1
         apply_op(img, op)
     print("power-loss cut points: %d ops (%d erases), %d cut images checked" % (len(ops), erases, cases))
-    assert cases > 2 * len(ops) - 100
+    # every op after the format, whole and each tear variant, was checked
+    assert cases == expected and cases >= len(ops) - 2 * BC - 4
 
 
 def test_rebuilt_images_match_faultyflash():

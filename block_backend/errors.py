@@ -1,0 +1,15 @@
+"""Errors of the flash store."""
+
+from portable_core.storage import StorageError
+
+
+class DeviceFull(StorageError):
+    """No room left: the write was refused and nothing already stored was lost."""
+
+
+class NotFormatted(StorageError):
+    """The device holds no Sprig log (run FlashStore.format)."""
+
+
+class NoSpace(Exception):
+    """Internal: no free block to allocate (turned into DeviceFull by callers)."""

@@ -1,0 +1,251 @@
+"""Object lookups: the pending batch, a small id -> address cache, the head block's
+RAM index and the sealed blocks' summaries (newest first); adding objects.
+
+``Index`` is a mixin of ``FlashStore``.
+"""
+
+import binascii
+import hashlib
+
+from block_backend import delta
+from block_backend.layout import MAGIC_FOOT, parse_header, parse_summary
+from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, encode_record,
+                                   header_ok, rec_ok, scan_records)
+from portable_core.storage import StorageError
+
+CACHE_MAX = 32
+PENDING_MAX = 2048
+MAX_DEPTH = 8
+
+
+class Index:
+    """Mixin: find, read, add and iterate objects."""
+
+    def _read_record(self, b, off):
+        """Return (typ, payload) of the valid record at (b, off), or None when damaged."""
+        hdr = self._read(b, off, 4)
+        n = header_ok(hdr + b"\x00" * 4, 0, 8 + 0xFFFF)
+        if n < 0 or off + 8 + n > self.B:
+            return None
+        rec = self._read(b, off, 8 + n)
+        if not rec_ok(rec, 0, n):
+            return None
+        return rec[0], rec[4:4 + n]
+
+    def _block_of_seq(self, seq):
+        """Return the block whose alloc header carries ``seq``, or None (erased)."""
+        seqs = self.seq
+        for b in range(self.N):
+            if seqs[b] == seq:
+                return b
+        return None
+
+    def _materialize(self, b, off, state):
+        """Return ``(raw, depth, root_block, root_offset)`` of the object record (full
+        or delta) at (b, off), following a delta's base chain (at most MAX_DEPTH),
+        or None: ``state[0]`` is set when a record is damaged; a base in a block
+        that compaction erased only makes the record stale."""
+        chain = []
+        while True:
+            r = self._read_record(b, off)
+            if r is None:
+                state[0] = True
+                return None
+            typ, p = r
+            if typ == T_OBJ:
+                break
+            if typ != T_DELTA or len(chain) >= MAX_DEPTH or len(p) < 13:
+                state[0] = True
+                return None
+            chain.append(p)
+            h = delta.parse_head(p)
+            b = self._block_of_seq(h[1])
+            off = h[2]
+            if b is None:
+                return None
+        raw = bytes(p)
+        depth = len(chain)
+        prev = None
+        while chain:
+            prev = raw
+            raw = delta.apply(raw, chain.pop())
+            if raw is None:
+                state[0] = True
+                return None
+        self._mat_base = prev
+        return raw, depth, b, off
+
+    def _try(self, b, off, oid, state):
+        """Return the raw bytes of ``oid`` if the record at (b, off) holds it, else None
+        (``state[0]`` is set when the record is damaged). The sha256 is verified:
+        an id prefix match is only a candidate."""
+        m = self._materialize(b, off, state)
+        if m is None:
+            return None
+        raw = m[0]
+        if hashlib.sha256(raw).digest() != oid:
+            return None
+        return raw
+
+    def _find(self, oid, min_seq=0):
+        """Return ``(raw, block, offset)`` of object ``oid`` or ``(None, corrupt_seen, 0)``."""
+        state = [False]
+        pre = bytes(oid[:4])
+        for o, raw, _ in self._pending:
+            if o == oid:
+                return raw, None, 0
+        hit = self._cache.get(oid)
+        if hit is not None and (self.seq[hit[0]] or 0) >= max(min_seq, 1):
+            raw = self._try(hit[0], hit[1], oid, state)
+            if raw is not None:
+                return raw, hit[0], hit[1]
+        order = self._log_order()
+        for i in range(len(order) - 1, -1, -1):
+            b = order[i]
+            if self.seq[b] < min_seq:
+                break
+            if b == self.head and not self.head_sealed:
+                found = self._find_in(b, self.head_prefix, self.head_offs, pre, oid, state)
+            else:
+                found = self._find_block(b, pre, oid, state)
+            if found is not None:
+                if len(self._cache) >= CACHE_MAX:
+                    self._cache.clear()
+                self._cache[oid] = (b, found[1])
+                return found[0], b, found[1]
+        return None, state[0], 0
+
+    def _find_in(self, b, prefixes, offs, pre, oid, state):
+        """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``."""
+        i = prefixes.find(pre)
+        while i >= 0:
+            if i % 4 == 0:
+                off = offs[i // 4]
+                raw = self._try(b, off, oid, state)
+                if raw is not None:
+                    return raw, off
+            i = prefixes.find(pre, i + 1)
+        return None
+
+    def _summary(self, b):
+        """Return (prefixes, offsets) from block b's footer + SUM record, or None."""
+        off = parse_header(self._read(b, self.foot, 12), MAGIC_FOOT)
+        if off is None:
+            return None
+        r = self._read_record(b, off)
+        if r is None or r[0] != T_SUM:
+            return None
+        return parse_summary(r[1])
+
+    def _find_block(self, b, pre, oid, state):
+        """Look ``oid`` up in sealed block ``b`` (its summary, or a scan without one)."""
+        s = self._summary(b)
+        if s is not None:
+            return self._find_in(b, s[0], s[1], pre, oid, state)
+        buf = self._read(b, 0, self.B)
+        for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
+            if st == OK and typ == T_OBJ:
+                raw = bytes(buf[pos + 4:pos + 4 + n])
+                if hashlib.sha256(raw).digest() == oid:
+                    return raw, pos
+            elif st == OK and typ == T_DELTA:
+                if bytes(buf[pos + 4:pos + 8]) == pre:
+                    raw = self._try(b, pos, oid, state)
+                    if raw is not None:
+                        return raw, pos
+            elif st == DAMAGED and (typ is None or typ == T_OBJ or typ == T_DELTA):
+                state[0] = True
+        return None
+
+    def get_object(self, oid):
+        """Return the raw bytes of ``oid``, None when absent; StorageError when damaged."""
+        oid = bytes(oid)
+        raw, b, _ = self._find(oid)
+        if raw is not None:
+            return raw
+        if b or self.lost:
+            raise StorageError("object %s is damaged on flash" % binascii.hexlify(oid).decode())
+        return None
+
+    def has_object(self, oid):
+        """Return True when ``oid`` is stored (and readable)."""
+        return self._find(bytes(oid))[0] is not None
+
+    def add_object(self, raw, base=None):
+        """Buffer ``raw`` unless stored; return its id. ``base``: the id of a stored
+        object ``raw`` was edited from (then a delta may be stored). The batch is
+        flushed when large."""
+        raw = bytes(raw)
+        oid = hashlib.sha256(raw).digest()
+        if self._find(oid)[0] is None:
+            self._pending.append((oid, raw, None if base is None else bytes(base)))
+            self._pending_bytes += len(raw) + 8
+            if self._pending_bytes > PENDING_MAX:
+                self._flush_objects()
+        return oid
+
+    def _object_record(self, oid, raw, base):
+        """Return the record storing ``raw``: a delta against ``base`` (or its chain's
+        root when the chain is MAX_DEPTH deep) when that is smaller, else full."""
+        full = encode_record(T_OBJ, raw)
+        if base is None or base == oid or len(raw) < 40:
+            return full
+        state = [False]
+        try:
+            found = self._find(base)
+        except StorageError:
+            return full
+        if found[1] is None or found[0] is None:
+            return full
+        m = self._materialize(found[1], found[2], state)
+        if m is None:
+            return full
+        braw, depth, rb, roff = m
+        bb, boff = found[1], found[2]
+        if depth >= MAX_DEPTH:
+            r = self._read_record(rb, roff)
+            if r is None:
+                return full
+            braw = bytes(r[1])
+            depth = 0
+            bb, boff = rb, roff
+        runs = delta.diff(braw, raw, len(raw) - 13 - 8)
+        if runs is None:
+            return full
+        p = delta.encode(oid, self.seq[bb], boff, depth + 1, len(raw), runs)
+        if delta.apply(braw, p) != raw:
+            return full
+        return encode_record(T_DELTA, p)
+
+    def _flush_objects(self):
+        """Program the pending objects as an uncommitted batch (tracked as orphans)."""
+        if not self._pending:
+            return
+        if self._orphans is None:
+            self._orphans = self.next_seq - (0 if self.head_sealed else 1)
+        self._write([])
+
+    def iterate_objects(self):
+        """Yield every valid object id once (a block at a time; duplicates skipped)."""
+        for oid, raw, _ in list(self._pending):
+            yield oid
+        for b in self._log_order():
+            buf = self._read(b, 0, self.B)
+            for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
+                if st == OK and (typ == T_OBJ or typ == T_DELTA):
+                    oid = self._record_id(b, pos, buf, typ, n)
+                    if oid is None:
+                        continue
+                    r = self._find(oid)
+                    if r[1] == b and r[2] == pos:
+                        yield oid
+
+    def _record_id(self, b, pos, buf, typ, n):
+        """Return the id of the valid object record at (b, pos) (image ``buf``), or
+        None when a delta cannot be rebuilt."""
+        if typ == T_OBJ:
+            return hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()
+        m = self._materialize(b, pos, [False])
+        if m is None:
+            return None
+        return hashlib.sha256(m[0]).digest()

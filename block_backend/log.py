@@ -1,0 +1,284 @@
+"""The log: blocks ordered by sequence number, mounting (recovery scan), appending
+batches of records, sealing blocks with a summary and footer.
+
+``Log`` is a mixin of ``FlashStore``; it owns the per-block state (``erase_count``,
+``seq``, ``clean``), the head block's position and RAM index, and the refs
+replayed at mount.
+"""
+
+import hashlib
+import struct
+
+from block_backend.errors import DeviceFull, NoSpace, NotFormatted
+from block_backend.layout import (MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
+                                  parse_header, summary_payload, summary_size)
+from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
+                                   T_SUM, TORN, align, all_ff, encode_record, scan_records)
+from portable_core.storage import StorageError
+
+
+class Log:
+    """Mixin: block allocation, mount, batch programming, ref records."""
+
+    def _read(self, b, off, n):
+        """Return ``n`` bytes read from byte ``off`` of block ``b``."""
+        buf = bytearray(n)
+        self.dev.readblocks(b, buf, off)
+        return buf
+
+    def _read_headers(self, b):
+        """Read block ``b``'s erase and alloc headers into the RAM state; return them."""
+        hdr = self._read(b, 0, 2 * self.H)
+        ec = parse_header(hdr, MAGIC_ERASE)
+        self.erase_count[b] = ec
+        sq = parse_header(memoryview(hdr)[self.H:], MAGIC_ALLOC)
+        self.seq[b] = sq
+        self.clean[b] = sq is None and ec is not None and all_ff(hdr, self.H, 2 * self.H)
+        return hdr, ec, sq
+
+    def _mount(self):
+        """Read every block's headers, replay the refs in log order, find the head."""
+        for b in range(self.N):
+            hdr, ec, sq = self._read_headers(b)
+            if sq is None and not all_ff(hdr, self.H, 2 * self.H):
+                if not all_ff(self._read(b, 0, self.B), 2 * self.H, self.B):
+                    self.damage.append("block %d: alloc header damaged, block lost" % b)
+                    self.lost = True
+                    self.refs_damaged = True
+        order = self._log_order()
+        if not order:
+            raise NotFormatted("no Sprig log on this device")
+        self.next_seq = self.seq[order[-1]] + 1
+        names = None
+        for b in order:
+            buf = self._read(b, 0, self.B)
+            end = self._region_end(b, buf)
+            for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
+                if st == DAMAGED:
+                    self.damage.append("block %d offset %d: damaged record" % (b, pos))
+                    if typ != T_OBJ and typ != T_DELTA:
+                        self.refs_damaged = True
+                    if typ is None or typ == T_OBJ or typ == T_DELTA:
+                        self.lost = True
+                    continue
+                if st == TORN:
+                    continue
+                p = pos + 4
+                if typ == T_REF:
+                    ln = buf[p]
+                    name = bytes(buf[p + 1:p + 1 + ln]).decode()
+                    oid = bytes(buf[p + 1 + ln:p + n])
+                    if oid:
+                        self._refs[name] = oid
+                    else:
+                        self._refs.pop(name, None)
+                    if names is not None:
+                        names.append(name)
+                elif typ == T_SNAP_BEGIN:
+                    names = []
+                elif typ == T_SNAP_END:
+                    count, live, keep = struct.unpack("<HHH", bytes(buf[p:p + 6]))
+                    if names is not None and len(names) == count:
+                        for k in list(self._refs):
+                            if k not in names:
+                                del self._refs[k]
+                        if not self.lost:
+                            self.refs_damaged = False
+                        self.live_blocks = live
+                        if self._keep_arg is None:
+                            self.keep = keep or None
+                    names = None
+            buf = None
+        self._mount_head(order[-1])
+
+    def _region_end(self, b, buf):
+        """End of the record area of block ``b`` (image ``buf``): the summary or the footer."""
+        off = self._parse_foot(buf)
+        return self.foot if off is None else off
+
+    def _parse_foot(self, buf):
+        """Return the summary offset from the footer in block image ``buf``, or None."""
+        return parse_header(memoryview(buf)[self.foot:self.foot + 12], MAGIC_FOOT)
+
+    def _log_order(self):
+        """Return the log's blocks, oldest first."""
+        used = [(self.seq[b], b) for b in range(self.N) if self.seq[b] is not None]
+        used.sort()
+        return [b for s, b in used]
+
+    def _reset_head(self, b):
+        """Make ``b`` the (empty, unsealed unless None) head block."""
+        self.head = b
+        self.head_pos = self.data_start
+        self.head_prefix = bytearray()
+        self.head_offs = []
+        self.head_sealed = b is None
+
+    def _mount_head(self, b):
+        """Index the newest block ``b``; seal it after a torn or damaged tail."""
+        buf = self._read(b, 0, self.B)
+        self._reset_head(b)
+        if self._parse_foot(buf) is not None:
+            self.head_sealed = True
+            return
+        end = self.data_start
+        dirty = False
+        torn_end = 0
+        for pos, typ, n, st in scan_records(buf, self.data_start, self.foot, self.P):
+            if st == OK:
+                if typ == T_SUM:
+                    dirty = True
+                    break
+                if typ == T_OBJ:
+                    oid = hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()
+                    self.head_prefix += oid[:4]
+                    self.head_offs.append(pos)
+                elif typ == T_DELTA:
+                    self.head_prefix += bytes(buf[pos + 4:pos + 8])
+                    self.head_offs.append(pos)
+                end = align(pos + 8 + n, self.P)
+            else:
+                dirty = True
+                if st == TORN and typ is not None:
+                    torn_end = pos + 8 + n
+                if st == DAMAGED:
+                    # bytes after damage: never append here
+                    end = self.foot
+        self.head_pos = end
+        if dirty or not all_ff(buf, end, self.B):
+            # torn tail: seal after the garbage when the space after it is erased
+            last = self.foot
+            while last > end and buf[last - 1] == 0xFF:
+                last -= 1
+            self.head_pos = align(max(last, torn_end), self.P)
+            if self.head_pos + summary_size(len(self.head_offs), self.P) <= self.foot:
+                self._seal_head()
+            else:
+                self.head_sealed = True
+
+    # -- blocks --------------------------------------------------------------------
+
+    def _erase(self, b):
+        """Erase block ``b`` and write its erase header (erase count + 1)."""
+        known = [c for c in self.erase_count if c is not None]
+        ec = self.erase_count[b]
+        if ec is None:
+            ec = max(known) if known else 0
+        self.dev.ioctl(6, b)
+        self.erase_count[b] = ec + 1
+        self.seq[b] = None
+        self.dev.writeblocks(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
+        self.clean[b] = True
+
+    def free_blocks(self):
+        """Return the number of blocks not in the log."""
+        return sum(1 for s in self.seq if s is None)
+
+    def _alloc_head(self):
+        """Make the least-worn free block the new head (raises NoSpace)."""
+        best = None
+        bestc = None
+        top = max([c for c in self.erase_count if c is not None] or [0])
+        for b in range(self.N):
+            if self.seq[b] is None:
+                c = self.erase_count[b]
+                c = top if c is None else c
+                if best is None or c < bestc:
+                    best, bestc = b, c
+        if best is None:
+            raise NoSpace()
+        if not self.clean[best]:
+            self._erase(best)
+        self.dev.writeblocks(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H), self.H)
+        self.seq[best] = self.next_seq
+        self.clean[best] = False
+        self.next_seq += 1
+        self._reset_head(best)
+
+    def _seal_head(self):
+        """Program the head's summary record and footer: the block is full."""
+        rec = encode_record(T_SUM, summary_payload(self.head_prefix, self.head_offs))
+        rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
+        self.dev.writeblocks(self.head, rec, self.head_pos)
+        self.dev.writeblocks(self.head, encode_header(MAGIC_FOOT, self.head_pos, self.H), self.foot)
+        self.head_pos += len(rec)
+        self.head_sealed = True
+
+    def _program_batch(self, recs):
+        """Append records ``[(oid or None, record bytes)]`` contiguously; objects get indexed."""
+        buf = bytearray()
+        entries = []
+        for oid, rec in recs:
+            while True:
+                if self.head_sealed:
+                    if buf:
+                        raise StorageError("internal: unflushed batch")
+                    self._alloc_head()
+                start = self.head_pos + len(buf)
+                nobj = len(self.head_offs) + len(entries) + (1 if oid is not None else 0)
+                if start + len(rec) + summary_size(nobj, self.P) <= self.foot:
+                    break
+                if not buf and self.head_pos == self.data_start:
+                    raise StorageError("record of %d bytes does not fit in a block" % len(rec))
+                self._program_head(buf, entries)
+                buf = bytearray()
+                entries = []
+                self._seal_head()
+            if oid is not None:
+                entries.append((oid, start))
+            buf += rec
+        self._program_head(buf, entries)
+
+    def _program_head(self, buf, entries):
+        """Program ``buf`` (padded to a prog unit) at the head; index its objects."""
+        if not buf:
+            return
+        pad = align(len(buf), self.P) - len(buf)
+        if pad:
+            buf += b"\xff" * pad
+        self.dev.writeblocks(self.head, buf, self.head_pos)
+        self.head_pos += len(buf)
+        for oid, off in entries:
+            self.head_prefix += oid[:4]
+            self.head_offs.append(off)
+
+    # -- refs and batches ----------------------------------------------------------
+
+    def update_ref(self, name, oid):
+        """Point ref ``name`` at ``oid`` (None: remove): the pending objects and the
+        ref record are programmed as one batch, then synced (the commit point)."""
+        nb = name.encode()
+        if len(nb) > 255:
+            raise StorageError("ref name too long")
+        rec = encode_record(T_REF, bytes((len(nb),)) + nb + (oid or b""))
+        self._write([(None, rec)])
+        if oid is None:
+            self._refs.pop(name, None)
+        else:
+            self._refs[name] = oid
+        self._orphans = None
+
+    def flush(self):
+        """Make pending objects durable (a ref update does this too)."""
+        self._flush_objects()
+        self.dev.ioctl(3, 0)
+
+    def _write(self, tail):
+        """Program the pending objects and the records ``tail`` as one batch; compact
+        first when free blocks run low (DeviceFull when that does not help)."""
+        total = sum(len(raw) + 8 for oid, raw, base in self._pending)
+        total += sum(len(r) for o, r in tail)
+        usable = self.foot - self.data_start - summary_size(8, self.P)
+        need = total // usable + 2
+        if not self._compacting and self.free_blocks() - need < self._reserve():
+            self.compact()
+            if self.free_blocks() - need < self.live_blocks + 2:
+                raise DeviceFull("device full: %d free blocks" % self.free_blocks())
+        recs = [(oid, self._object_record(oid, raw, base)) for oid, raw, base in self._pending]
+        try:
+            self._program_batch(recs + tail)
+        except NoSpace:
+            raise DeviceFull("device full")
+        self.dev.ioctl(3, 0)
+        self._pending = []
+        self._pending_bytes = 0

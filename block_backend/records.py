@@ -1,0 +1,113 @@
+"""Records of the flash log (docs/SPEC.md "Flash layout"): encoding, CRCs, scanning.
+
+A record is ``type u8, len u16 LE, hcrc u8`` (low byte of the CRC-32 of the first 3
+bytes), ``len`` payload bytes, then the CRC-32 (LE) of header + payload. Records
+are packed; a batch starts on a prog unit boundary and is padded with 0xFF.
+"""
+
+import binascii
+import struct
+
+T_OBJ = 1
+T_REF = 2
+T_SNAP_BEGIN = 3
+T_SNAP_END = 4
+T_SUM = 5
+T_DELTA = 6
+T_BAD = 7
+T_MAX = 7
+
+OK = 0
+TORN = 1
+DAMAGED = 2
+
+
+def crc32(data, crc=0):
+    """Return the unsigned CRC-32 of ``data`` (continuing from ``crc``)."""
+    return binascii.crc32(data, crc) & 0xFFFFFFFF
+
+
+def align(n, p):
+    """Return ``n`` rounded up to a multiple of ``p``."""
+    return (n + p - 1) // p * p
+
+
+def encode_record(typ, payload):
+    """Return the bytes of a record of type ``typ`` carrying ``payload``."""
+    n = len(payload)
+    hdr = bytearray((typ, n & 0xFF, n >> 8, 0))
+    hdr[3] = crc32(memoryview(hdr)[:3]) & 0xFF
+    return bytes(hdr) + bytes(payload) + struct.pack("<I", crc32(payload, crc32(hdr)))
+
+
+def header_ok(buf, pos, end):
+    """Return the payload length if a plausible record header is at ``pos``, else -1."""
+    if pos + 8 > end:
+        return -1
+    typ = buf[pos]
+    if typ < T_OBJ or typ > T_MAX:
+        return -1
+    if crc32(bytes(buf[pos:pos + 3])) & 0xFF != buf[pos + 3]:
+        return -1
+    n = buf[pos + 1] | (buf[pos + 2] << 8)
+    if pos + 8 + n > end:
+        return -1
+    return n
+
+
+def rec_ok(buf, pos, n):
+    """Return True when the record at ``pos`` (payload length ``n``) passes its CRC."""
+    mv = memoryview(buf)
+    want = struct.unpack("<I", bytes(mv[pos + 4 + n:pos + 8 + n]))[0]
+    return crc32(mv[pos:pos + 4 + n]) == want
+
+
+def all_ff(buf, start, end):
+    """Return True when ``buf[start:end]`` is all 0xFF (erased)."""
+    i = start
+    while i < end:
+        j = min(end, i + 64)
+        if bytes(buf[i:j]) != b"\xff" * (j - i):
+            return False
+        i = j
+    return True
+
+
+def scan_records(buf, start, end, prog):
+    """Yield ``(pos, typ, n, status)`` for the records of a block image ``buf``.
+
+    status OK: a valid record (payload at pos + 4, n bytes); TORN: the end of the
+    log (an interrupted program: everything after it is erased), scanning stops;
+    DAMAGED: bytes that are neither (typ None when the header is unreadable),
+    scanning resynchronises after it."""
+    pos = start
+    while pos < end:
+        if buf[pos] == 0xFF:
+            pos = align(pos + 1, prog)
+            continue
+        n = header_ok(buf, pos, end)
+        if n >= 0:
+            if rec_ok(buf, pos, n):
+                yield pos, buf[pos], n, OK
+                if buf[pos] == T_SUM:
+                    return
+                pos += 8 + n
+                continue
+            last = (pos + 7 + n) // prog * prog
+            if all_ff(buf, last, pos + 8 + n) and all_ff(buf, pos + 8 + n, end):
+                yield pos, buf[pos], n, TORN
+                return
+            yield pos, buf[pos], n, DAMAGED
+            pos += 8 + n
+            continue
+        if all_ff(buf, align(pos + 1, prog), end):
+            yield pos, None, 0, TORN
+            return
+        yield pos, None, 0, DAMAGED
+        q = pos + 1
+        while q < end:
+            m = header_ok(buf, q, end)
+            if m >= 0 and rec_ok(buf, q, m):
+                break
+            q += 1
+        pos = q
