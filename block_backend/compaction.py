@@ -8,9 +8,9 @@ import hashlib
 import struct
 
 from block_backend import delta
-from block_backend.errors import DeviceFull, NoSpace
+from block_backend.errors import BadBlock, DeviceFull, NoSpace
 from block_backend.index import MAX_DEPTH, PENDING_MAX
-from block_backend.records import (OK, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
+from block_backend.records import (OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
                                    encode_record, scan_records)
 from portable_core.objects import TAG_COMMIT, TAG_CONTENTS
 from portable_core.snapshot import references
@@ -28,7 +28,35 @@ class Compactor:
 
     def compact(self):
         """Copy what the refs reach (history per ``keep``) and the pending objects'
-        references into fresh blocks, then erase the old blocks oldest first."""
+        references into fresh blocks, then erase the old blocks oldest first. A block
+        failing during the copy is marked bad, the new blocks are dropped and the
+        copy starts again (DeviceFull when the good blocks do not suffice)."""
+        while True:
+            try:
+                return self._compact_once()
+            except BadBlock:
+                self._drop_new_region()
+                if self.free_blocks() < 2:
+                    raise DeviceFull("device full: too many bad blocks")
+
+    def _drop_new_region(self):
+        """Erase the blocks an interrupted compaction wrote (the old log is intact)."""
+        self._cbuf = []
+        self._rev = None
+        self._compacting = False
+        for b in range(self.N):
+            if self.seq[b] is not None and self.seq[b] >= self._start_seq and not self.bad[b]:
+                try:
+                    self._erase(b)
+                except BadBlock:
+                    pass
+        order = self._log_order()
+        self._reset_head(order[-1])
+        self.head_sealed = True
+        self._cache.clear()
+
+    def _compact_once(self):
+        """One compaction attempt (see ``compact``)."""
         if not self.head_sealed:
             self._seal_head()
         start = self.next_seq
@@ -53,20 +81,13 @@ class Compactor:
             for name in names:
                 nb = name.encode()
                 recs.append((None, encode_record(T_REF, bytes((len(nb),)) + nb + self._refs[name])))
+            for b in self.bad_blocks():
+                recs.append((None, encode_record(T_BAD, struct.pack("<H", b))))
             recs.append((None, encode_record(T_SNAP_END, struct.pack("<HHH", len(names), live, self.keep or 0))))
             self._cbuf = []
             self._program_batch(recs)
         except NoSpace:
-            self._cbuf = []
-            self._rev = None
-            self._compacting = False
-            for b in range(self.N):
-                if self.seq[b] is not None and self.seq[b] >= start:
-                    self._erase(b)
-            order = self._log_order()
-            self._reset_head(order[-1])
-            self.head_sealed = True
-            self._cache.clear()
+            self._drop_new_region()
             raise DeviceFull("device full: live data does not fit in the free blocks")
         self._compacting = False
         self._orphans = None
@@ -74,8 +95,12 @@ class Compactor:
         self.dev.ioctl(3, 0)
         old = [(self.seq[b], b) for b in range(self.N) if self.seq[b] is not None and self.seq[b] < start]
         old.sort()
+        self._bad_new = []
         for s, b in old:
-            self._erase(b)
+            try:
+                self._erase(b)
+            except BadBlock:
+                pass  # stays in the log, below the snapshot: stale but harmless
         self.live_blocks = sum(1 for s in self.seq if s is not None)
         self._cache.clear()
         self.compactions += 1

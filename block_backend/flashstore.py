@@ -15,7 +15,7 @@ number. The work is split by job:
 import struct
 
 from block_backend.compaction import Compactor
-from block_backend.errors import DeviceFull, NotFormatted  # noqa: F401 (public names)
+from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.fsck import Fsck
 from block_backend.index import Index
 from block_backend.layout import header_size
@@ -123,6 +123,8 @@ class FlashStore(Log, Index, Compactor, Fsck):
         self.erase_count = [None] * self.N
         self.seq = [None] * self.N
         self.clean = [False] * self.N
+        self.bad = bytearray(self.N)  # 1: a program or erase failed there
+        self._bad_new = []  # marked bad, not yet recorded on flash
         self.next_seq = 1
         self.live_blocks = 1
         self._reset_head(None)
@@ -135,10 +137,14 @@ class FlashStore(Log, Index, Compactor, Fsck):
             fs._read_headers(b)
         for b in range(fs.N):
             fs.seq[b] = None
-            fs._erase(b)
+            try:
+                fs._erase(b)
+            except BadBlock:
+                pass
         fs._alloc_head()
-        fs._program_batch([(None, encode_record(T_SNAP_BEGIN, b"")),
+        fs._program_batch(fs._bad_records() + [(None, encode_record(T_SNAP_BEGIN, b"")),
                            (None, encode_record(T_SNAP_END, struct.pack("<HHH", 0, 1, keep or 0)))])
+        fs._bad_new = []
         device.ioctl(3, 0)
         return fs
 

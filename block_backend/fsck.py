@@ -21,12 +21,13 @@ class Fsck:
         """Check every record's CRC, every object's id, every ref's reachability.
 
         Returns a dict: ``records``, ``objects``, ``damaged`` (list of strings),
+        ``bad_blocks`` (blocks retired after a failed program or erase),
         ``torn`` (interrupted writes at the log's end, harmless), ``refs`` (name ->
         "ok" or what is missing), ``missing``, ``clean`` (bool). With ``repair``,
         a damaged store is compacted (only verified objects are copied, damaged
         records and summaries are dropped); refs are never guessed."""
         rep = {"records": 0, "objects": 0, "damaged": list(self.damage), "torn": 0,
-               "refs": {}, "missing": 0, "pruned": 0}
+               "refs": {}, "missing": 0, "pruned": 0, "bad_blocks": self.bad_blocks()}
         for b in self._log_order():
             buf = self._read(b, 0, self.B)
             end = self._region_end(b, buf)

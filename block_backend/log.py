@@ -9,10 +9,10 @@ replayed at mount.
 import hashlib
 import struct
 
-from block_backend.errors import DeviceFull, NoSpace, NotFormatted
+from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
 from block_backend.layout import (MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
                                   parse_header, summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
+from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
                                    T_SUM, TORN, align, all_ff, encode_record, scan_records)
 from portable_core.storage import StorageError
 
@@ -74,6 +74,8 @@ class Log:
                         self._refs.pop(name, None)
                     if names is not None:
                         names.append(name)
+                elif typ == T_BAD:
+                    self.bad[buf[p] | (buf[p + 1] << 8)] = 1
                 elif typ == T_SNAP_BEGIN:
                     names = []
                 elif typ == T_SNAP_END:
@@ -159,50 +161,91 @@ class Log:
     # -- blocks --------------------------------------------------------------------
 
     def _erase(self, b):
-        """Erase block ``b`` and write its erase header (erase count + 1)."""
+        """Erase block ``b`` and write its erase header (erase count + 1); a failure
+        marks ``b`` bad and raises BadBlock (its contents and log state are kept)."""
         known = [c for c in self.erase_count if c is not None]
         ec = self.erase_count[b]
         if ec is None:
             ec = max(known) if known else 0
-        self.dev.ioctl(6, b)
+        try:
+            self.dev.ioctl(6, b)
+        except OSError:
+            self._mark_bad(b)
+            raise BadBlock(b)
         self.erase_count[b] = ec + 1
         self.seq[b] = None
-        self.dev.writeblocks(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
+        self.clean[b] = False
+        self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
         self.clean[b] = True
 
+    def _prog(self, b, buf, off):
+        """Program ``buf`` at (b, off) and read it back; an I/O error or a mismatch
+        (a silently failing block) marks ``b`` bad and raises BadBlock."""
+        try:
+            self.dev.writeblocks(b, buf, off)
+            ok = self._read(b, off, len(buf)) == buf
+        except OSError:
+            ok = False
+        if not ok:
+            self._mark_bad(b)
+            raise BadBlock(b)
+
+    def _mark_bad(self, b):
+        """Remember block ``b`` as bad (recorded on flash by the next batch)."""
+        if not self.bad[b]:
+            self.bad[b] = 1
+            self._bad_new.append(b)
+
+    def bad_blocks(self):
+        """Return the sorted list of blocks known to be bad."""
+        return [b for b in range(self.N) if self.bad[b]]
+
+    def _bad_records(self):
+        """Return T_BAD records for the blocks marked bad since the last batch."""
+        return [(None, encode_record(T_BAD, struct.pack("<H", b))) for b in self._bad_new]
+
     def free_blocks(self):
-        """Return the number of blocks not in the log."""
-        return sum(1 for s in self.seq if s is None)
+        """Return the number of usable blocks not in the log."""
+        return sum(1 for b in range(self.N) if self.seq[b] is None and not self.bad[b])
 
     def _alloc_head(self):
-        """Make the least-worn free block the new head (raises NoSpace)."""
-        best = None
-        bestc = None
-        top = max([c for c in self.erase_count if c is not None] or [0])
-        for b in range(self.N):
-            if self.seq[b] is None:
-                c = self.erase_count[b]
-                c = top if c is None else c
-                if best is None or c < bestc:
-                    best, bestc = b, c
-        if best is None:
-            raise NoSpace()
-        if not self.clean[best]:
-            self._erase(best)
-        self.dev.writeblocks(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H), self.H)
-        self.seq[best] = self.next_seq
-        self.clean[best] = False
-        self.next_seq += 1
-        self._reset_head(best)
+        """Make the least-worn good free block the new head (raises NoSpace); a block
+        that fails its erase or alloc header is marked bad and another is tried."""
+        while True:
+            best = None
+            bestc = None
+            top = max([c for c in self.erase_count if c is not None] or [0])
+            for b in range(self.N):
+                if self.seq[b] is None and not self.bad[b]:
+                    c = self.erase_count[b]
+                    c = top if c is None else c
+                    if best is None or c < bestc:
+                        best, bestc = b, c
+            if best is None:
+                raise NoSpace()
+            try:
+                if not self.clean[best]:
+                    self._erase(best)
+                self.clean[best] = False
+                self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H), self.H)
+            except BadBlock:
+                continue
+            self.seq[best] = self.next_seq
+            self.next_seq += 1
+            self._reset_head(best)
+            return
 
     def _seal_head(self):
         """Program the head's summary record and footer: the block is full."""
         rec = encode_record(T_SUM, summary_payload(self.head_prefix, self.head_offs))
         rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
-        self.dev.writeblocks(self.head, rec, self.head_pos)
-        self.dev.writeblocks(self.head, encode_header(MAGIC_FOOT, self.head_pos, self.H), self.foot)
-        self.head_pos += len(rec)
         self.head_sealed = True
+        try:
+            self._prog(self.head, rec, self.head_pos)
+            self._prog(self.head, encode_header(MAGIC_FOOT, self.head_pos, self.H), self.foot)
+        except BadBlock:
+            return  # sealed without a summary: lookups scan it
+        self.head_pos += len(rec)
 
     def _program_batch(self, recs):
         """Append records ``[(oid or None, record bytes)]`` contiguously; objects get indexed."""
@@ -236,7 +279,11 @@ class Log:
         pad = align(len(buf), self.P) - len(buf)
         if pad:
             buf += b"\xff" * pad
-        self.dev.writeblocks(self.head, buf, self.head_pos)
+        try:
+            self._prog(self.head, buf, self.head_pos)
+        except BadBlock:
+            self.head_sealed = True  # its earlier records stay readable
+            raise
         self.head_pos += len(buf)
         for oid, off in entries:
             self.head_prefix += oid[:4]
@@ -275,10 +322,17 @@ class Log:
             if self.free_blocks() - need < self.live_blocks + 2:
                 raise DeviceFull("device full: %d free blocks" % self.free_blocks())
         recs = [(oid, self._object_record(oid, raw, base)) for oid, raw, base in self._pending]
-        try:
-            self._program_batch(recs + tail)
-        except NoSpace:
-            raise DeviceFull("device full")
+        recs = recs + tail
+        while True:
+            try:
+                self._program_batch(self._bad_records() + recs)
+                break
+            except BadBlock:
+                if self.free_blocks() < 2:
+                    raise DeviceFull("device full: too many bad blocks")
+            except NoSpace:
+                raise DeviceFull("device full")
+        self._bad_new = []
         self.dev.ioctl(3, 0)
         self._pending = []
         self._pending_bytes = 0

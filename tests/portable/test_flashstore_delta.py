@@ -70,27 +70,27 @@ def test_diff_apply_round_trip():
 
 
 def test_one_key_commits_store_deltas_and_stay_small():
-    dev = RamFlash(1024, 24, 16)
+    dev = RamFlash(1024, 20, 16)
     fs = FlashStore.format(dev)
     main = repo_of(fs).main()
     gc.collect()
-    main.transaction(lambda t: [t.set("config/d%d/key%03d" % (i % 4, i), "value%d" % i) for i in range(24)])
+    main.transaction(lambda t: [t.set("config/d%d/key%03d" % (i % 4, i), "value%d" % i) for i in range(16)])
     dev.reset_stats()
     heads = []
-    for i in range(12):
+    for i in range(10):
         gc.collect()
-        heads.append(main.set("config/d%d/key%03d" % (i * 7 % 24 % 4, i * 7 % 24), "new%d" % i))
+        heads.append(main.set("config/d%d/key%03d" % (i * 7 % 16 % 4, i * 7 % 16), "new%d" % i))
         gc.collect()
-    per = dev.stats()["prog_bytes"] / 12
+    per = dev.stats()["prog_bytes"] / 10
     assert per <= 512, per
     types = record_types(fs)
-    assert types.get(T_DELTA, 0) >= 12, types
+    assert types.get(T_DELTA, 0) >= 10, types
     fs2 = FlashStore.open(dev)
     m2 = repo_of(fs2).main()
-    for i in range(24):
+    for i in range(16):
         want = "value%d" % i
-        for j in range(12):
-            if j * 7 % 24 == i:
+        for j in range(10):
+            if j * 7 % 16 == i:
                 want = "new%d" % j
         assert m2.get("config/d%d/key%03d" % (i % 4, i)) == want
     for h in heads:
