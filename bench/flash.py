@@ -79,6 +79,7 @@ WORKLOADS = os.path.join(TOP, "bench", "workloads")
 CHURN = os.path.join(WORKLOADS, "flash_churn.py")
 POPULATE = os.path.join(WORKLOADS, "flash_populate.py")
 HEAP = os.path.join(WORKLOADS, "flash_heap.py")
+CACHE = os.path.join(TOP, "build", "bench-cache")
 
 
 def churn(system, keys, commits, blocks, keep=0):
@@ -141,7 +142,7 @@ def populated(keys, blocks):
     for path in sources:
         with open(path, "rb") as f:
             h.update(path.encode() + b"\0" + f.read())
-    cache = os.path.join(TOP, "build", "bench-cache")
+    cache = CACHE
     image = os.path.join(cache, "flash-%dkeys-%dblocks-%s.img" % (keys, blocks, h.hexdigest()[:16]))
     if os.path.exists(image):
         note("flash: reusing %s (same code, same parameters)" % os.path.relpath(image, TOP))
