@@ -116,12 +116,12 @@ def test_timeout_fails_and_leaves_no_qemu(tmp_path):
             while True:
                 pass
     """)
-    results = runtimes.run_qemu(path, ["test_quick", "test_forever"], timeout=3)
+    results = runtimes.run_qemu(path, ["test_quick", "test_forever"], timeout=10)
     assert results["test_quick"].passed
     assert not results["test_forever"].passed
     assert "timed out" in results["test_forever"].output
     assert qemu_children() == []
-    results = runtimes.run_unix(path, ["test_forever"], timeout=2)
+    results = runtimes.run_unix(path, ["test_forever"], timeout=5)
     assert "timed out" in results["test_forever"].output
 
 
