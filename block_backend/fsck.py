@@ -5,8 +5,11 @@ by compaction (verified objects only; refs are never guessed).
 """
 
 import binascii
+import hashlib
 
-from block_backend.records import OK, T_DELTA, T_OBJ, TORN, scan_records
+from block_backend.layout import parse_summary
+from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
+                                   scan_records)
 from portable_core.objects import TAG_COMMIT
 from portable_core.snapshot import references
 from portable_core.storage import StorageError
@@ -31,17 +34,24 @@ class Fsck:
         for b in self._log_order():
             buf = self._read(b, 0, self.B)
             end = self._region_end(b, buf)
+            prefixes = bytearray()
+            offs = []
             for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
                 if st == OK:
                     rep["records"] += 1
                     if typ == T_OBJ or typ == T_DELTA:
                         rep["objects"] += 1
+                        if typ == T_OBJ:
+                            prefixes += hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()[:4]
+                        else:
+                            prefixes += bytes(buf[pos + 4:pos + 8])
+                        offs.append(pos)
                 elif st == TORN:
                     rep["torn"] += 1
                 else:
-                    msg = "block %d offset %d: damaged record" % (b, pos)
-                    if msg not in rep["damaged"]:
-                        rep["damaged"].append(msg)
+                    self._fsck_note(rep, "block %d offset %d: damaged record" % (b, pos))
+            if not self.bad[b]:
+                self._fsck_seal(rep, b, buf, end, prefixes, offs)
             buf = None
         if not self.refs_damaged:
             for name in sorted(self._refs):
@@ -54,6 +64,28 @@ class Fsck:
             self.damage = []
             self.lost = False
         return rep
+
+    def _fsck_note(self, rep, msg):
+        if msg not in rep["damaged"]:
+            rep["damaged"].append(msg)
+
+    def _fsck_seal(self, rep, b, buf, end, prefixes, offs):
+        """Check block ``b``'s footer and summary record (image ``buf``; ``prefixes``,
+        ``offs``: the object records a scan found before ``end``). An erased footer
+        is fine (an unsealed or unsummarised block is scanned); a footer that is
+        neither erased nor valid, or a summary record that is damaged or does not
+        list exactly the block's object records, is damage."""
+        if end == self.foot:
+            if not all_ff(buf, self.foot, self.B):
+                self._fsck_note(rep, "block %d: footer damaged" % b)
+            return
+        n = header_ok(buf, end, self.foot)
+        if n < 0 or buf[end] != T_SUM or not rec_ok(buf, end, n):
+            self._fsck_note(rep, "block %d offset %d: summary damaged" % (b, end))
+            return
+        pre, so = parse_summary(memoryview(buf)[end + 4:end + 4 + n])
+        if n % 6 or pre != bytes(prefixes) or so != offs:
+            self._fsck_note(rep, "block %d offset %d: summary does not match the block" % (b, end))
 
     def _check_reach(self, root, rep):
         """Walk ``root``'s closure with a bounded visited set; return "ok" or a problem."""

@@ -10,8 +10,8 @@ erased space of used blocks -- then checks:
   StorageError (never wrong bytes, never a silent miss, never another type);
 - every ref either points at a commit that was written under that name, or the
   ref read raises StorageError; no ref appears that was never written;
-- fsck (repair=False) reports damage when a byte of a record changed (summary
-  records excepted: fsck does not check them yet, see the strict xfail below).
+- fsck (repair=False) reports damage when a byte of a record changed, summary
+  records included.
 
 Record extents come from the pristine image by the layout in docs/SPEC.md
 (records ``type u8, len u16, hcrc u8, payload, crc32`` from ``2H``; headers
@@ -20,7 +20,6 @@ of ``H`` bytes at 0 and ``H``, footer at ``B - H``).
 
 import random
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +116,8 @@ def record_bytes(image):
 
 RECORD_BYTES, SUMMARY_BYTES, USED_BLOCKS = record_bytes(IMAGE)
 RECORD_LIST = sorted(RECORD_BYTES | SUMMARY_BYTES)
+FOOTER_BYTES = {b * BS + off for b in USED_BLOCKS for off in range(BS - H, BS - H + 12)
+                if IMAGE[b * BS + BS - H:b * BS + BS - H + 4] == b"SPRF"}
 NON_ERASED = [a for b in USED_BLOCKS for a in range(b * BS, (b + 1) * BS) if IMAGE[a] != 0xFF]
 
 
@@ -169,14 +170,10 @@ def test_bit_flips_never_give_wrong_answers(flip_list):
         assert oid is not None and bytes(oid) in REFS[name], \
             "ref %r points at %r, never written there" % (name, oid)
     rep = fs.fsck(repair=False)
-    if any(a in RECORD_BYTES for a in changed):
+    if any(a in RECORD_BYTES or a in SUMMARY_BYTES or a in FOOTER_BYTES for a in changed):
         assert not rep["clean"] and (rep["damaged"] or rep["missing"] or rep["refs"] is None), \
             "fsck missed a flipped record byte: %r" % rep
 
-
-@pytest.mark.xfail(strict=True, reason="fsck scans each block up to its summary and never "
-                   "checks the summary record itself (reads stay right: a damaged summary "
-                   "falls back to a block scan); remove this mark when fsck checks summaries")
 def test_fsck_reports_a_damaged_summary():
     addr = min(SUMMARY_BYTES) + 10  # inside the payload of the first block's summary
     dev = RamFlash(BS, BC, PS, image=IMAGE)
@@ -184,4 +181,26 @@ def test_fsck_reports_a_damaged_summary():
     fs = FlashStore.open(dev)
     for oid, raw in OBJECTS.items():
         assert fs.objects.get(oid) == raw
-    assert not fs.fsck()["clean"]
+    rep = fs.fsck()
+    assert not rep["clean"] and any("summary" in d for d in rep["damaged"]), rep
+    heads = {name: fs.refs.get(name) for name in fs.refs.list()}
+    fs.fsck(repair=True)
+    fs2 = FlashStore.open(dev)
+    assert fs2.fsck()["clean"]
+    assert {name: fs2.refs.get(name) for name in fs2.refs.list()} == heads
+
+
+def test_fsck_reports_a_damaged_footer():
+    addr = min(FOOTER_BYTES) + 5  # the summary offset in the first sealed block's footer
+    dev = RamFlash(BS, BC, PS, image=IMAGE)
+    flip_bit(dev, addr // BS, addr % BS, 2)
+    fs = FlashStore.open(dev)
+    for oid, raw in OBJECTS.items():
+        assert fs.objects.get(oid) == raw
+    rep = fs.fsck()
+    assert not rep["clean"] and any("footer" in d for d in rep["damaged"]), rep
+    heads = {name: fs.refs.get(name) for name in fs.refs.list()}
+    fs.fsck(repair=True)
+    fs2 = FlashStore.open(dev)
+    assert fs2.fsck()["clean"]
+    assert {name: fs2.refs.get(name) for name in fs2.refs.list()} == heads
