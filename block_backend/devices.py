@@ -240,19 +240,25 @@ class NorFlash:
         n = len(data)
         old = bytearray(n)
         self._raw_readinto(addr, old)
-        want = int.from_bytes(data, "big")
-        new = int.from_bytes(old, "big") & want
-        if new != want:
-            if self.strict:
-                i = 0
-                while old[i] & data[i] == data[i]:
-                    i += 1
-                raise FlashError(
-                    "program would set bits 0 -> 1 at byte %d (cell 0x%02x, data 0x%02x)"
-                    % (addr + i, old[i], data[i])
-                )
-            data = new.to_bytes(n, "big")
-        self._raw_write(addr, data)
+        out = None
+        for c in range(0, n, 32):  # small chunks: no heap spike for big programs
+            e = min(n, c + 32)
+            want = int.from_bytes(data[c:e], "big")
+            new = int.from_bytes(old[c:e], "big") & want
+            if new != want:
+                if self.strict:
+                    i = c
+                    while old[i] & data[i] == data[i]:
+                        i += 1
+                    raise FlashError(
+                        "program would set bits 0 -> 1 at byte %d (cell 0x%02x, data 0x%02x)"
+                        % (addr + i, old[i], data[i])
+                    )
+                if out is None:
+                    out = bytearray(data)
+                out[c:e] = new.to_bytes(e - c, "big")
+        old = None
+        self._raw_write(addr, data if out is None else out)
 
 
 class BufferFlash(NorFlash):

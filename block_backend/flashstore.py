@@ -112,6 +112,7 @@ class FlashStore(Log, Index, Compactor, Fsck):
         self.refs_damaged = False
         self.damage = []
         self.lost = False
+        self.unplaced = []  # blocks with records whose seq is unknown (damaged alloc header)
         self.compactions = 0
         self._compacting = False
         self._pending = []  # (oid, raw)

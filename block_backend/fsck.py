@@ -7,7 +7,8 @@ by compaction (verified objects only; refs are never guessed).
 import binascii
 import hashlib
 
-from block_backend.layout import parse_summary
+from block_backend.errors import BadBlock
+from block_backend.layout import MAGIC_ALLOC, MAGIC_ERASE, parse_header, parse_summary
 from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
                                    scan_records)
 from portable_core.objects import TAG_COMMIT
@@ -53,6 +54,7 @@ class Fsck:
             if not self.bad[b]:
                 self._fsck_seal(rep, b, buf, end, prefixes, offs)
             buf = None
+        wipe = self._fsck_headers(rep)
         if not self.refs_damaged:
             for name in sorted(self._refs):
                 rep["refs"][name] = self._check_reach(self._refs[name], rep)
@@ -60,10 +62,46 @@ class Fsck:
             rep["refs"] = None
         rep["clean"] = not rep["damaged"] and rep["missing"] == 0 and not self.refs_damaged
         if repair and not rep["clean"] and not self.refs_damaged:
+            for b in wipe:
+                if self.seq[b] is None:
+                    try:
+                        self._erase(b)
+                    except BadBlock:
+                        pass
             self.compact()
+            if self.compaction_lost == 0:
+                for b in self.unplaced:
+                    try:
+                        self._erase(b)
+                    except BadBlock:
+                        pass
+                self.unplaced = []
             self.damage = []
             self.lost = False
         return rep
+
+    def _fsck_headers(self, rep):
+        """Check every good block's erase and alloc headers; return the free blocks
+        whose headers are damaged (repair erases them). An erased header is fine (a
+        block erased before its header was written; a free block)."""
+        wipe = []
+        for b in range(self.N):
+            if self.bad[b]:
+                continue
+            hdr = self._read(b, 0, 2 * self.H)
+            if parse_header(hdr, MAGIC_ERASE) is None and not all_ff(hdr, 0, self.H):
+                self._fsck_note(rep, "block %d: erase header damaged" % b)
+                if self.seq[b] is None:
+                    wipe.append(b)
+            if parse_header(memoryview(hdr)[self.H:], MAGIC_ALLOC) is None and not all_ff(hdr, self.H, 2 * self.H):
+                if self.seq[b] is None and b not in self.unplaced:
+                    self._fsck_note(rep, "block %d: alloc header damaged (free block)" % b)
+                    wipe.append(b)
+                elif self.seq[b] is not None:
+                    known = "block %d: alloc header" % b
+                    if not [d for d in rep["damaged"] if d.startswith(known)]:
+                        self._fsck_note(rep, known + " damaged")
+        return wipe
 
     def _fsck_note(self, rep, msg):
         if msg not in rep["damaged"]:

@@ -12,8 +12,9 @@ import struct
 from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
 from block_backend.layout import (MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
                                   parse_header, summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
-                                   T_SUM, TORN, align, all_ff, encode_record, scan_records)
+from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SEQ, T_SNAP_BEGIN,
+                                   T_SNAP_END, T_SUM, TORN, align, all_ff, encode_record, header_ok,
+                                   rec_ok, scan_records)
 from portable_core.storage import StorageError
 
 
@@ -36,15 +37,36 @@ class Log:
         self.clean[b] = sq is None and ec is not None and all_ff(hdr, self.H, 2 * self.H)
         return hdr, ec, sq
 
+    def _seq_record(self, buf):
+        """Return the seq of the valid T_SEQ record at the start of block image
+        ``buf`` (the alloc header's redundant copy), or None."""
+        pos = self.data_start
+        n = header_ok(buf, pos, self.foot)
+        if n != 4 or buf[pos] != T_SEQ or not rec_ok(buf, pos, n):
+            return None
+        return struct.unpack("<I", bytes(buf[pos + 4:pos + 8]))[0]
+
     def _mount(self):
-        """Read every block's headers, replay the refs in log order, find the head."""
+        """Read every block's headers, replay the refs in log order, find the head.
+        A block whose alloc header is damaged (neither valid nor erased) but that
+        holds records rejoins the log when its T_SEQ record gives its seq and no
+        other block has it; otherwise it is lost (reported, see ``_unplaced``)."""
+        hurt = []
         for b in range(self.N):
             hdr, ec, sq = self._read_headers(b)
             if sq is None and not all_ff(hdr, self.H, 2 * self.H):
-                if not all_ff(self._read(b, 0, self.B), 2 * self.H, self.B):
-                    self.damage.append("block %d: alloc header damaged, block lost" % b)
-                    self.lost = True
-                    self.refs_damaged = True
+                hurt.append(b)
+        for b in hurt:
+            buf = self._read(b, 0, self.B)
+            if all_ff(buf, 2 * self.H, self.B):
+                continue  # a free block: erased before reuse (fsck reports the header)
+            sq = self._seq_record(buf)
+            if sq is not None and sq not in self.seq:
+                self.seq[b] = sq
+                self.damage.append("block %d: alloc header damaged, seq %d recovered from its seq record" % (b, sq))
+                continue
+            self._unplaced(b, buf)
+            buf = None
         order = self._log_order()
         if not order:
             raise NotFormatted("no Sprig log on this device")
@@ -92,6 +114,25 @@ class Log:
                     names = None
             buf = None
         self._mount_head(order[-1])
+
+    def _unplaced(self, b, buf):
+        """Block ``b`` holds records but its place in the log is unknown: its objects
+        are not searched (misses raise), its ref records make the refs unreadable."""
+        objs = 0
+        refs = 0
+        for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
+            if st != OK:
+                continue
+            if typ == T_OBJ or typ == T_DELTA:
+                objs += 1
+            elif typ != T_SUM and typ != T_SEQ:
+                refs += 1
+        self.damage.append("block %d: alloc header damaged, seq unknown: %d object records "
+                           "and %d ref/snapshot records lost" % (b, objs, refs))
+        self.lost = True
+        self.unplaced.append(b)
+        if refs:
+            self.refs_damaged = True
 
     def _region_end(self, b, buf):
         """End of the record area of block ``b`` (image ``buf``): the summary or the footer."""
@@ -223,16 +264,19 @@ class Log:
                         best, bestc = b, c
             if best is None:
                 raise NoSpace()
+            rec = encode_record(T_SEQ, struct.pack("<I", self.next_seq))
+            rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
             try:
                 if not self.clean[best]:
                     self._erase(best)
                 self.clean[best] = False
-                self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H), self.H)
+                self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.H)
             except BadBlock:
                 continue
             self.seq[best] = self.next_seq
             self.next_seq += 1
             self._reset_head(best)
+            self.head_pos += len(rec)
             return
 
     def _seal_head(self):
@@ -261,7 +305,7 @@ class Log:
                 nobj = len(self.head_offs) + len(entries) + (1 if oid is not None else 0)
                 if start + len(rec) + summary_size(nobj, self.P) <= self.foot:
                     break
-                if not buf and self.head_pos == self.data_start:
+                if not buf and self.head_pos <= self.data_start + self.H:
                     raise StorageError("record of %d bytes does not fit in a block" % len(rec))
                 self._program_head(buf, entries)
                 buf = bytearray()

@@ -15,7 +15,8 @@ T_SNAP_END = 4
 T_SUM = 5
 T_DELTA = 6
 T_BAD = 7
-T_MAX = 7
+T_SEQ = 8
+T_MAX = 8
 
 OK = 0
 TORN = 1
