@@ -125,6 +125,9 @@ class FlashStore(Log, Index, Compactor, Fsck):
         self.seq = [None] * self.N
         self.clean = [False] * self.N
         self.bad = bytearray(self.N)  # 1: a program or erase failed there
+        self.FB = max(4, self.B // 128)  # miss filter bytes per block (index.py)
+        self.filt = bytearray(self.N * self.FB)
+        self.filt_ok = bytearray(self.N)  # 1: block's filter holds all its object records
         self._bad_new = []  # marked bad, not yet recorded on flash
         self.next_seq = 1
         self.live_blocks = 1

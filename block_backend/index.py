@@ -14,6 +14,7 @@ from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, encode_re
 from portable_core.storage import StorageError
 
 CACHE_MAX = 32
+FILTER_K = 3
 PENDING_MAX = 2048
 MAX_DEPTH = 8
 
@@ -31,6 +32,49 @@ class Index:
         if not rec_ok(rec, 0, n):
             return None
         return rec[0], rec[4:4 + n]
+
+    # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
+
+    def _filt_pos(self, pre):
+        """Return the FILTER_K (byte index within a block's filter, bit mask) pairs
+        that the 4-byte id prefix ``pre`` sets (double hashing on its two halves)."""
+        m = self.FB * 8
+        h1 = pre[0] | (pre[1] << 8)
+        h2 = pre[2] | (pre[3] << 8) | 1
+        out = []
+        for i in range(FILTER_K):
+            x = (h1 + i * h2) % m
+            out.append((x >> 3, 1 << (x & 7)))
+        return out
+
+    def _filt_add(self, b, prefixes):
+        """Add the 4-byte id prefixes ``prefixes`` to block ``b``'s filter; mark it complete."""
+        f = self.filt
+        base = b * self.FB
+        for j in range(0, len(prefixes) - 3, 4):
+            for i, mask in self._filt_pos(prefixes[j:j + 4]):
+                f[base + i] |= mask
+        self.filt_ok[b] = 1
+
+    def _filt_clear(self, b):
+        """Forget block ``b``'s filter (erased or reallocated: lookups scan until rebuilt)."""
+        self.filt_ok[b] = 0
+        base = b * self.FB
+        f = self.filt
+        for i in range(base, base + self.FB):
+            f[i] = 0
+
+    def _filt_may(self, b, pos):
+        """Return False when block ``b``'s filter proves the prefix (``pos`` from
+        ``_filt_pos``) absent from it; True when it may be there or has no filter."""
+        if not self.filt_ok[b]:
+            return True
+        base = b * self.FB
+        f = self.filt
+        for i, mask in pos:
+            if not f[base + i] & mask:
+                return False
+        return True
 
     def _block_of_seq(self, seq):
         """Return the block whose alloc header carries ``seq``, or None (erased)."""
@@ -100,12 +144,15 @@ class Index:
             if raw is not None:
                 return raw, hit[0], hit[1]
         order = self._log_order()
+        fpos = self._filt_pos(pre)
         for i in range(len(order) - 1, -1, -1):
             b = order[i]
             if self.seq[b] < min_seq:
                 break
             if b == self.head and not self.head_sealed:
                 found = self._find_in(b, self.head_prefix, self.head_offs, pre, oid, state)
+            elif not self._filt_may(b, fpos):
+                continue
             else:
                 found = self._find_block(b, pre, oid, state)
             if found is not None:

@@ -75,7 +75,17 @@ class Log:
         for b in order:
             buf = self._read(b, 0, self.B)
             end = self._region_end(b, buf)
+            pre = self._summary_prefixes(buf, end)
+            if pre is not None:
+                self._filt_add(b, pre)
+            else:
+                pre = bytearray()
             for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
+                if st == OK and (typ == T_OBJ or typ == T_DELTA) and not self.filt_ok[b]:
+                    if typ == T_OBJ:
+                        pre += hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()[:4]
+                    else:
+                        pre += bytes(buf[pos + 4:pos + 8])
                 if st == DAMAGED:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
                     if typ != T_OBJ and typ != T_DELTA:
@@ -112,6 +122,9 @@ class Log:
                         if self._keep_arg is None:
                             self.keep = keep or None
                     names = None
+            if not self.filt_ok[b]:
+                self._filt_add(b, pre)
+            pre = None
             buf = None
         self._mount_head(order[-1])
 
@@ -133,6 +146,16 @@ class Log:
         self.unplaced.append(b)
         if refs:
             self.refs_damaged = True
+
+    def _summary_prefixes(self, buf, end):
+        """Return the id prefixes of the valid summary record at ``end`` of block
+        image ``buf`` (``end``: from the footer), or None."""
+        if end >= self.foot:
+            return None
+        n = header_ok(buf, end, self.foot)
+        if n < 0 or buf[end] != T_SUM or n % 6 or not rec_ok(buf, end, n):
+            return None
+        return bytes(buf[end + 4:end + 4 + 4 * (n // 6)])
 
     def _region_end(self, b, buf):
         """End of the record area of block ``b`` (image ``buf``): the summary or the footer."""
@@ -198,6 +221,8 @@ class Log:
                 self._seal_head()
             else:
                 self.head_sealed = True
+        if not self.head_sealed:
+            self._filt_clear(b)  # rebuilt from the RAM index when sealed
 
     # -- blocks --------------------------------------------------------------------
 
@@ -216,6 +241,7 @@ class Log:
         self.erase_count[b] = ec + 1
         self.seq[b] = None
         self.clean[b] = False
+        self._filt_clear(b)
         self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
         self.clean[b] = True
 
@@ -274,6 +300,7 @@ class Log:
             except BadBlock:
                 continue
             self.seq[best] = self.next_seq
+            self._filt_clear(best)
             self.next_seq += 1
             self._reset_head(best)
             self.head_pos += len(rec)
@@ -284,6 +311,7 @@ class Log:
         rec = encode_record(T_SUM, summary_payload(self.head_prefix, self.head_offs))
         rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
         self.head_sealed = True
+        self._filt_add(self.head, self.head_prefix)
         try:
             self._prog(self.head, rec, self.head_pos)
             self._prog(self.head, encode_header(MAGIC_FOOT, self.head_pos, self.H), self.foot)

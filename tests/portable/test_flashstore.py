@@ -243,3 +243,24 @@ def test_power_cut_at_every_op():
             cases += 1
     print("cut points: %d ops, %d cases" % (total - BC * 2, cases))
     assert cases >= 2 * (total - BC * 2)
+
+
+def test_miss_filter_reads_little_and_never_hides_objects():
+    dev = new_dev()
+    fs = FlashStore.format(dev)
+    main = repo_of(fs).main()
+    heads = []
+    for i in range(14):
+        heads.append(main.set("k%d" % (i % 6), "value %d" % i))
+    assert len(fs.filt) == BC * max(4, BS // 128)
+    for f in (fs, reopen(dev)):  # filters built at seal time, then at mount
+        sealed = [b for b in f._log_order() if f.filt_ok[b]]
+        assert len(sealed) >= 3
+        dev.reset_stats()
+        for i in range(16):
+            assert not f.objects.mem(bytes((i, 7, 9, i)) * 8)
+        # without the filter every sealed block's footer + summary is read per miss
+        assert dev.stats()["read_bytes"] <= 16 * 2 * 16 * len(sealed) // 4, dev.stats()
+        for h in heads:
+            assert f.objects.get(h) is not None
+        assert repo_of(f).main().get("k3") == "value 9"
