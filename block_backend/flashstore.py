@@ -139,6 +139,14 @@ class FlashStore(Log, Index, Compactor, Fsck):
         fs = cls(device, keep)
         for b in range(fs.N):
             fs._read_headers(b)
+        # A block without a readable erase count (a new chip) is taken to be as
+        # worn as the most worn known block: 0 on a new chip, so every block
+        # starts equal (erasing one by one must not make later ones look older).
+        known = [c for c in fs.erase_count if c is not None]
+        base = max(known) if known else 0
+        for b in range(fs.N):
+            if fs.erase_count[b] is None:
+                fs.erase_count[b] = base
         for b in range(fs.N):
             fs.seq[b] = None
             try:

@@ -31,6 +31,13 @@ fi
 # version header says v1.25.0 instead of describing Sprig's own commits.
 export GIT_CEILING_DIRECTORIES="$top/build"
 
+# put_product SRC DST: copy a built binary into place by rename, so a running copy
+# (a benchmark, a test) keeps its old file instead of "text file busy".
+put_product() {
+    cp "$1" "$2.tmp"
+    mv -f "$2.tmp" "$2"
+}
+
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 source_id=$(cat "$src/.sprig-source-version")
@@ -58,20 +65,20 @@ build_if_changed() {
 
 build_mpy_cross() {
     make -C "$src/mpy-cross" -j"$jobs"
-    cp "$src/mpy-cross/build/mpy-cross" "$bin/mpy-cross"
+    put_product "$src/mpy-cross/build/mpy-cross" "$bin/mpy-cross"
 }
 
 unix_flags=(MICROPY_PY_FFI=0 MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0)
 
 build_unix() {
     make -C "$src/ports/unix" -j"$jobs" "${unix_flags[@]}" FROZEN_MANIFEST=
-    cp "$src/ports/unix/build-standard/micropython" "$bin/micropython"
+    put_product "$src/ports/unix/build-standard/micropython" "$bin/micropython"
 }
 
 build_unix_frozen() {
     make -C "$src/ports/unix" -j"$jobs" "${unix_flags[@]}" FROZEN_MANIFEST="$manifest" \
         BUILD=build-frozen32 MICROPY_FORCE_32BIT=1
-    cp "$src/ports/unix/build-frozen32/micropython" "$bin/micropython-frozen"
+    put_product "$src/ports/unix/build-frozen32/micropython" "$bin/micropython-frozen"
 }
 
 # build_firmware HEAP_BYTES OUT: the QEMU firmware with Sprig frozen in.
@@ -79,7 +86,7 @@ build_firmware() {
     local heap=$1 out=$2
     make -C "$src/ports/qemu" -j"$jobs" BOARD=MPS2_AN385 FROZEN_MANIFEST="$manifest" \
         MICROPY_HEAP_SIZE="$heap" BUILD="build-sprig-$heap"
-    cp "$src/ports/qemu/build-sprig-$heap/firmware.elf" "$out"
+    put_product "$src/ports/qemu/build-sprig-$heap/firmware.elf" "$out"
 }
 
 build_if_changed mpy-cross "$source_id $script_id" build_mpy_cross
