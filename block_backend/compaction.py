@@ -9,7 +9,7 @@ import struct
 
 from block_backend import delta
 from block_backend.errors import BadBlock, DeviceFull, NoSpace
-from block_backend.index import MAX_DEPTH, PENDING_MAX
+from block_backend.index import PENDING_MAX
 from block_backend.records import (OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
                                    encode_record, scan_records)
 from portable_core.objects import TAG_COMMIT, TAG_CONTENTS
@@ -109,7 +109,7 @@ class Compactor:
     def _emit(self, oid, raw):
         """Queue ``oid`` for the new region: as a delta against the newer version
         already copied that was stored as an edit of it (a reverse delta, depth
-        bounded by MAX_DEPTH), else full; program the queue when it exceeds a batch."""
+        bounded by max_chain), else full; program the queue when it exceeds a batch."""
         rec = None
         newer = self._rev.get(oid)
         if newer is not None:
@@ -142,7 +142,7 @@ class Compactor:
         if found[0] is None or found[1] is None:
             return None
         m = self._materialize(found[1], found[2], [False])
-        if m is None or m[1] >= MAX_DEPTH:
+        if m is None or m[1] >= self.max_chain:
             return None
         runs = delta.diff(m[0], raw, len(raw) - 21)
         if runs is None:

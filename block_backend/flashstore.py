@@ -17,7 +17,7 @@ import struct
 from block_backend.compaction import Compactor
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.fsck import Fsck
-from block_backend.index import Index
+from block_backend.index import Index, MAX_DEPTH
 from block_backend.layout import header_size
 from block_backend.log import Log
 from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_records  # noqa: F401
@@ -105,6 +105,8 @@ class FlashStore(Log, Index, Compactor, Fsck):
         self.data_start = 2 * self.H
         self.foot = self.B - self.H
         self.keep = keep
+        # longest delta chain this store writes (reads accept up to index.MAX_DEPTH)
+        self.max_chain = MAX_DEPTH
         self._keep_arg = keep
         self.objects = FlashObjects(self)
         self.refs = FlashRefs(self)

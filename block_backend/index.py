@@ -16,7 +16,7 @@ from portable_core.storage import StorageError
 CACHE_MAX = 32
 FILTER_K = 3
 PENDING_MAX = 2048
-MAX_DEPTH = 8
+MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_chain)
 
 
 class Index:
@@ -233,7 +233,7 @@ class Index:
 
     def _object_record(self, oid, raw, base):
         """Return the record storing ``raw``: a delta against ``base`` (or its chain's
-        root when the chain is MAX_DEPTH deep) when that is smaller, else full."""
+        root when the chain is ``max_chain`` deep) when that is smaller, else full."""
         full = encode_record(T_OBJ, raw)
         if base is None or base == oid or len(raw) < 40:
             return full
@@ -249,7 +249,7 @@ class Index:
             return full
         braw, depth, rb, roff = m
         bb, boff = found[1], found[2]
-        if depth >= MAX_DEPTH:
+        if depth >= self.max_chain:
             r = self._read_record(rb, roff)
             if r is None:
                 return full

@@ -10,7 +10,8 @@ from block_backend import delta
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
-from block_backend.index import MAX_DEPTH
+
+CHAIN = 8
 from block_backend.records import OK, T_DELTA, T_OBJ, scan_records
 from portable_core.storage import StorageError
 from portable_core.store import Repo
@@ -102,21 +103,22 @@ def test_chains_are_bounded_and_compaction_rebases():
     gc.collect()
     dev = RamFlash(1024, 32, 16)
     fs = FlashStore.format(dev)
+    fs.max_chain = CHAIN  # a short bound keeps this test small (default MAX_DEPTH)
     main = repo_of(fs).main()
     main.transaction(lambda t: [t.set("d/k%02d" % i, i) for i in range(20)])
-    for i in range(2 * MAX_DEPTH + 2):
+    for i in range(2 * CHAIN + 2):
         main.set("d/k05", 1000 + i)
         gc.collect()
     deepest = max_chain(fs)
-    assert 1 <= deepest <= MAX_DEPTH
+    assert 1 <= deepest <= CHAIN
     start = fs.next_seq
     fs.compact()
     # compaction keeps history as reverse deltas against the copies it made
-    assert 1 <= max_chain(fs, start) <= MAX_DEPTH
+    assert 1 <= max_chain(fs, start) <= CHAIN
     types = record_types(fs)
     assert types.get(T_OBJ, 0) > 0, types
     fs2 = FlashStore.open(dev)
-    assert repo_of(fs2).main().get("d/k05") == 1000 + 2 * MAX_DEPTH + 1
+    assert repo_of(fs2).main().get("d/k05") == 1000 + 2 * CHAIN + 1
     assert fs2.fsck()["clean"]
     # deltas again after the compaction, against the rebased copies
     before = record_types(fs2).get(T_DELTA, 0)
