@@ -9,8 +9,12 @@ import pytest
 
 from bench import common, flash
 
-pytestmark = pytest.mark.skipif(not os.path.exists(common.MICROPYTHON_FROZEN),
-                                reason="needs build/bin/micropython-frozen (make setup)")
+
+@pytest.fixture(autouse=True)
+def frozen_port_is_built():
+    """A missing toolchain fails the run; it never skips."""
+    assert os.path.exists(common.MICROPYTHON_FROZEN), \
+        "build/bin/micropython-frozen is missing: run `make setup`"
 
 
 @pytest.mark.parametrize("system", ["sprig", "lfs"])
