@@ -259,18 +259,25 @@ def parse_node(body, depth=0):
     raise ValueError("unknown node format")
 
 
+def _read_body(store, oid, tag, what, a_what):
+    # the body of object ``oid`` of type ``tag`` from ``store``; TreeError naming
+    # the id if it is missing, malformed or of another type
+    raw = store.get(oid) if store is not None else None
+    if raw is None:
+        raise TreeError("missing %s object %s" % (what, to_hex(oid)))
+    try:
+        found, body = decode_object(raw)
+    except ObjectError as exc:
+        raise TreeError("object %s: %s" % (to_hex(oid), exc))
+    if found != tag:
+        raise TreeError("object %s is a %s object, not %s" % (to_hex(oid), KIND_NAMES[found], a_what))
+    return body
+
+
 def load(store, nid, depth=0):
     """Read, decode and check node ``nid`` from ``store`` (expected at ``depth``);
     raise TreeError naming the id if it is missing, not a node or malformed."""
-    raw = store.get(nid) if store is not None else None
-    if raw is None:
-        raise TreeError("missing node object %s" % to_hex(nid))
-    try:
-        tag, body = decode_object(raw)
-    except ObjectError as exc:
-        raise TreeError("object %s: %s" % (to_hex(nid), exc))
-    if tag != TAG_NODE:
-        raise TreeError("object %s is a %s object, not a node" % (to_hex(nid), KIND_NAMES[tag]))
+    body = _read_body(store, nid, TAG_NODE, "node", "a node")
     try:
         node = parse_node(body, depth)
     except ValueError as exc:
@@ -284,16 +291,7 @@ def load(store, nid, depth=0):
 def read_contents(store, oid):
     """Return the value of contents object ``oid`` in ``store`` (TreeError if it is
     missing or not a contents object)."""
-    raw = store.get(oid) if store is not None else None
-    if raw is None:
-        raise TreeError("missing contents object %s" % to_hex(oid))
-    try:
-        tag, body = decode_object(raw)
-    except ObjectError as exc:
-        raise TreeError("object %s: %s" % (to_hex(oid), exc))
-    if tag != TAG_CONTENTS:
-        raise TreeError("object %s is a %s object, not contents" % (to_hex(oid), KIND_NAMES[tag]))
-    return body
+    return _read_body(store, oid, TAG_CONTENTS, "contents", "contents")
 
 
 def resolve(store, slot, depth):
