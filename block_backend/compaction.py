@@ -45,13 +45,12 @@ class Compactor:
         self._rev = None
         self._compacting = False
         for b in range(self.N):
-            if self.seq[b] is not None and self.seq[b] >= self._start_seq and not self.bad[b]:
+            if self.seq[b] and self.seq[b] >= self._start_seq and not self.bad[b]:
                 try:
                     self._erase(b)
                 except BadBlock:
                     pass
-        order = self._log_order()
-        self._reset_head(order[-1])
+        self._reset_head(self.order[self.nlog - 1])
         self.head_sealed = True
         self._cache.clear()
 
@@ -75,7 +74,7 @@ class Compactor:
                     self._copy(c, self.keep)
             if self._orphans is not None:
                 self._copy_orphans(self._orphans, start)
-            live = sum(1 for s in self.seq if s is not None and s >= start) + 1
+            live = sum(1 for s in self.seq if s >= start) + 1
             recs = self._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
             names = sorted(self._refs)
             for name in names:
@@ -93,15 +92,14 @@ class Compactor:
         self._orphans = None
         self._rev = None
         self.dev.ioctl(3, 0)
-        old = [(self.seq[b], b) for b in range(self.N) if self.seq[b] is not None and self.seq[b] < start]
-        old.sort()
+        old = [b for b in self._log_order() if self.seq[b] < start]
         self._bad_new = []
-        for s, b in old:
+        for b in old:
             try:
                 self._erase(b)
             except BadBlock:
                 pass  # stays in the log, below the snapshot: stale but harmless
-        self.live_blocks = sum(1 for s in self.seq if s is not None)
+        self.live_blocks = self.nlog
         self._cache.clear()
         self.compactions += 1
         self.dev.ioctl(3, 0)

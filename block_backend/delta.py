@@ -90,8 +90,9 @@ def parse_head(p):
 
 
 def apply(base, p):
-    """Return the object rebuilt from ``base`` and T_DELTA payload ``p``, or None when
-    the runs do not fit the base (a wrong or damaged base)."""
+    """Return the object rebuilt from ``base`` and T_DELTA payload ``p`` (a
+    ``bytearray``), or None when the runs do not fit the base (a wrong or damaged
+    base)."""
     n = struct.unpack("<H", bytes(p[11:13]))[0]
     out = bytearray()
     pos = 0
@@ -112,4 +113,4 @@ def apply(base, p):
     out += base[pos:]
     if len(out) != n:
         return None
-    return bytes(out)
+    return out

@@ -38,12 +38,16 @@ device, e.g. a bad block (``block_backend.faults``). MicroPython code around blo
 devices expects ``OSError`` for I/O errors, so catch ``OSError`` for those and let
 ``ValueError`` (a bug) propagate.
 
-Counters: per block, the number of reads and bytes read, programs and bytes
-programmed, erases; ``stats()`` gives the totals, ``block_stats(b)`` one block's,
-``reset_stats()`` zeroes them. Raw access (``read_raw``, ``write_raw``,
-``snapshot``, ``restore``, ``fill_erased``) ignores the rules and is not counted.
-Memory: the counters take 5 list slots per block (20 bytes on a 32-bit board)
-plus one erased block pattern (``block_size`` bytes).
+Counters (``counters=True``, the default): per block, the number of reads and
+bytes read, programs and bytes programmed, erases; ``stats()`` gives the totals,
+``block_stats(b)`` one block's, ``reset_stats()`` zeroes them. With
+``counters=False`` nothing is counted and those three raise ``FlashError``: the
+device then costs what a board's native flash object costs, a few hundred bytes
+whatever its size (the heap benchmarks use it). Raw access (``read_raw``,
+``write_raw``, ``snapshot``, ``restore``, ``fill_erased``) ignores the rules and is
+not counted. Memory: the counters take 5 list slots per block (20 bytes on a
+32-bit board); erasing writes a shared 256-byte pattern, programming checks the
+cells 32 bytes at a time, so no operation allocates more than 256 bytes.
 """
 
 from portable_core.compat import const
@@ -54,6 +58,8 @@ except ImportError:  # pragma: no cover - both runtimes have errno
     EIO = 5
 
 ERASED = const(0xFF)
+CHUNK = const(256)  # bytes erased (and compared when programming) per raw access
+_ERASED_CHUNK = b"\xff" * 256
 
 IOCTL_INIT = const(1)
 IOCTL_DEINIT = const(2)
@@ -82,7 +88,7 @@ class NorFlash:
     rules applied), and calls ``_setup`` from its constructor.
     """
 
-    def _setup(self, block_size, block_count, prog_size, strict):
+    def _setup(self, block_size, block_count, prog_size, strict, counters=True):
         if block_size <= 0 or block_count <= 0 or prog_size <= 0:
             raise FlashError("block_size, block_count and prog_size must be > 0")
         if block_size % prog_size:
@@ -94,8 +100,10 @@ class NorFlash:
         self.prog_size = prog_size
         self.strict = strict
         self.size = block_size * block_count
-        self._erased = b"\xff" * block_size
-        self.reset_stats()
+        self.counters = counters
+        self._reads = None
+        if counters:
+            self.reset_stats()
 
     # -- MicroPython block device protocol ------------------------------------
 
@@ -105,8 +113,9 @@ class NorFlash:
         addr = self._check(block_num, offset, n, 1)
         if n:
             self._raw_readinto(addr, buf)
-            self._reads[block_num] += 1
-            self._read_bytes[block_num] += n
+            if self._reads is not None:
+                self._reads[block_num] += 1
+                self._read_bytes[block_num] += n
 
     def writeblocks(self, block_num, buf, offset=0):
         """Program ``buf`` at byte ``offset`` of block ``block_num`` (NOR: AND into the cells)."""
@@ -114,8 +123,9 @@ class NorFlash:
         addr = self._check(block_num, offset, n, self.prog_size)
         if n:
             self._program(addr, buf)
-            self._progs[block_num] += 1
-            self._prog_bytes[block_num] += n
+            if self._reads is not None:
+                self._progs[block_num] += 1
+                self._prog_bytes[block_num] += n
 
     def ioctl(self, op, arg):
         """MicroPython block device control: see the module docstring."""
@@ -138,8 +148,9 @@ class NorFlash:
     def erase(self, block_num):
         """Set every byte of block ``block_num`` to 0xFF."""
         addr = self._check(block_num, 0, 0, 1)
-        self._raw_write(addr, self._erased)
-        self._erases[block_num] += 1
+        self._write_erased(addr, self.block_size)
+        if self._reads is not None:
+            self._erases[block_num] += 1
 
     def erase_all(self):
         """Erase every block (counted as one erase per block)."""
@@ -148,8 +159,15 @@ class NorFlash:
 
     def fill_erased(self):
         """Set the whole device to 0xFF without counting erases (a factory-fresh chip)."""
-        for block in range(self.block_count):
-            self._raw_write(block * self.block_size, self._erased)
+        self._write_erased(0, self.size)
+
+    def _write_erased(self, addr, n):
+        """Set ``n`` cells from ``addr`` to 0xFF (raw, ``CHUNK`` bytes at a time)."""
+        end = addr + n
+        while addr < end:
+            k = min(CHUNK, end - addr)
+            self._raw_write(addr, _ERASED_CHUNK if k == CHUNK else _ERASED_CHUNK[:k])
+            addr += k
 
     def sync(self):
         """Make every program and erase durable (nothing to do for RAM)."""
@@ -180,8 +198,14 @@ class NorFlash:
 
     # -- counters -------------------------------------------------------------
 
+    def _counting(self):
+        if self._reads is None:
+            raise FlashError("this device was made with counters=False")
+
     def reset_stats(self):
         """Zero every counter."""
+        if not self.counters:
+            self._counting()
         count = self.block_count
         self._reads = [0] * count
         self._read_bytes = [0] * count
@@ -191,6 +215,7 @@ class NorFlash:
 
     def stats(self):
         """Return the totals: reads, read_bytes, programs, prog_bytes, erases, max_erases."""
+        self._counting()
         return {
             "reads": sum(self._reads),
             "read_bytes": sum(self._read_bytes),
@@ -202,6 +227,7 @@ class NorFlash:
 
     def block_stats(self, block_num):
         """Return block ``block_num``'s counters (the keys of ``stats`` but max_erases)."""
+        self._counting()
         self._check(block_num, 0, 0, 1)
         b = block_num
         return {
@@ -236,29 +262,36 @@ class NorFlash:
             raise FlashError("bytes %d..%d outside device of %d" % (addr, addr + n, self.size))
 
     def _program(self, addr, data):
-        """AND ``data`` into the cells at ``addr`` (strict: refuse any 0 -> 1)."""
+        """AND ``data`` into the cells at ``addr`` (strict: refuse any 0 -> 1). Strict
+        mode checks every cell before changing any; RAM stays at 32-byte pieces."""
         n = len(data)
-        old = bytearray(n)
-        self._raw_readinto(addr, old)
-        out = None
-        for c in range(0, n, 32):  # small chunks: no heap spike for big programs
+        mv = memoryview(data)
+        old = bytearray(32)
+        clean = True
+        for c in range(0, n, 32):
             e = min(n, c + 32)
-            want = int.from_bytes(data[c:e], "big")
-            new = int.from_bytes(old[c:e], "big") & want
-            if new != want:
+            o = memoryview(old)[:e - c]
+            self._raw_readinto(addr + c, o)
+            want = int.from_bytes(mv[c:e], "big")
+            if int.from_bytes(o, "big") & want != want:
                 if self.strict:
-                    i = c
-                    while old[i] & data[i] == data[i]:
+                    i = 0
+                    while o[i] & mv[c + i] == mv[c + i]:
                         i += 1
                     raise FlashError(
                         "program would set bits 0 -> 1 at byte %d (cell 0x%02x, data 0x%02x)"
-                        % (addr + i, old[i], data[i])
+                        % (addr + c + i, o[i], mv[c + i])
                     )
-                if out is None:
-                    out = bytearray(data)
-                out[c:e] = new.to_bytes(e - c, "big")
-        old = None
-        self._raw_write(addr, data if out is None else out)
+                clean = False
+        if clean:
+            self._raw_write(addr, data)
+            return
+        for c in range(0, n, 32):  # not strict: cells become old AND data
+            e = min(n, c + 32)
+            o = memoryview(old)[:e - c]
+            self._raw_readinto(addr + c, o)
+            new = int.from_bytes(o, "big") & int.from_bytes(mv[c:e], "big")
+            self._raw_write(addr + c, new.to_bytes(e - c, "big"))
 
 
 class BufferFlash(NorFlash):
@@ -284,8 +317,9 @@ class RamFlash(BufferFlash):
     ``snapshot()`` taken after a power cut, to reopen a store on it.
     """
 
-    def __init__(self, block_size=4096, block_count=64, prog_size=16, strict=True, image=None):
-        self._setup(block_size, block_count, prog_size, strict)
+    def __init__(self, block_size=4096, block_count=64, prog_size=16, strict=True, image=None,
+                 counters=True):
+        self._setup(block_size, block_count, prog_size, strict, counters)
         self._attach(bytearray(self.size))
         if image is None:
             self.fill_erased()

@@ -152,7 +152,7 @@ class FaultyFlash:
                 self.device.erase(block_num)
             elif landed:
                 addr = block_num * self.block_size
-                self.device.write_raw(addr, self.device._erased[:landed])
+                self.device._write_erased(addr, landed)
             raise PowerCut("power cut during op %d (erase)" % self.ops)
         if self.erase_limit is not None and not self.is_bad(block_num):
             self.wear[block_num] += 1

@@ -1,6 +1,6 @@
 """``FileFlash``: NOR flash kept in a host file (CPython and the MicroPython unix port).
 
-The file holds the raw image, block 0 first, ``block_size * block_count`` bytes.
+``counters`` as for ``devices.NorFlash``. The file holds the raw image, block 0 first, ``block_size * block_count`` bytes.
 An absent file is created erased (all 0xFF); an existing one must have exactly
 that size (else ``FlashError``), so a store can be reopened across runs. The rules
 are ``devices.NorFlash``'s; only ``open``, ``seek``, ``readinto``, ``write``,
@@ -27,18 +27,19 @@ def _file_size(path):
 class FileFlash(NorFlash):
     """NOR flash in the file ``path`` with the given geometry (see the module doc)."""
 
-    def __init__(self, path, block_size=4096, block_count=64, prog_size=16, strict=True):
-        self._setup(block_size, block_count, prog_size, strict)
+    def __init__(self, path, block_size=4096, block_count=64, prog_size=16, strict=True,
+                 counters=True):
+        self._setup(block_size, block_count, prog_size, strict, counters)
         self.path = path
         self._file = None
         size = _file_size(path)
         if size is None:
             f = open(path, "wb")
-            try:
-                for _ in range(block_count):
-                    f.write(self._erased)
-            finally:
-                f.close()
+            f.close()
+            self._file = open(path, "r+b")
+            self.fill_erased()
+            self._file.close()
+            self._file = None
         elif size != self.size:
             raise FlashError(
                 "%s holds %d bytes; %d blocks of %d bytes need %d"

@@ -13,13 +13,14 @@ number. The work is split by job:
 """
 
 import struct
+from array import array
 
 from block_backend.compaction import Compactor
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.fsck import Fsck
-from block_backend.index import Index, MAX_DEPTH
+from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
 from block_backend.layout import header_size
-from block_backend.log import Log
+from block_backend.log import NO_COUNT, Log
 from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_records  # noqa: F401
 from portable_core.storage import ObjectStore, RefStore, StorageError
 
@@ -92,11 +93,13 @@ class FlashStore(Log, Index, Compactor, Fsck):
     """Sprig's stores on a NOR block device. Use ``FlashStore.format`` / ``open``.
 
     ``keep``: history retained by compaction, the last ``keep`` commits of each
-    ref (None: all). Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
+    ref (None: all). ``filter_ram``: most bytes of RAM for the miss filters (one
+    per block, ``block_size // 128`` bytes each); when they do not all fit, there
+    are none and lookups read the blocks' summaries. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
     ``damage`` (list of strings found at mount), ``compactions``.
     """
 
-    def __init__(self, device, keep=None):
+    def __init__(self, device, keep=None, filter_ram=FILTER_RAM):
         self.dev = device
         self.B = device.ioctl(5, 0)
         self.N = device.ioctl(4, 0)
@@ -121,36 +124,42 @@ class FlashStore(Log, Index, Compactor, Fsck):
         self._pending_bytes = 0
         self._cache = {}
         self._mat_base = None
+        self._mat_info = None  # (depth, root block, root offset) of the last object read
         self._rev = None
         self._orphans = None  # seq of the first block holding flushed, uncommitted objects
-        self.erase_count = [None] * self.N
-        self.seq = [None] * self.N
-        self.clean = [False] * self.N
-        self.bad = bytearray(self.N)  # 1: a program or erase failed there
-        self.FB = max(4, self.B // 128)  # miss filter bytes per block (index.py)
-        self.filt = bytearray(self.N * self.FB)
-        self.filt_ok = bytearray(self.N)  # 1: block's filter holds all its object records
+        n = self.N
+        # per-block state, 12 bytes a block (docs/DESIGN.md "Block store", RAM)
+        self.erase_count = array("I", bytes(4 * n))  # NO_COUNT: header unreadable
+        self.seq = array("I", bytes(4 * n))  # 0: not in the log
+        self.order = array("H", bytes(2 * n))  # log blocks by seq: order[:nlog]
+        self.nlog = 0
+        self.clean = bytearray(n)  # 1: erased with a valid erase header, unallocated
+        self.bad = bytearray(n)  # 1: a program or erase failed there
+        # miss filter: FB bytes per block when all blocks' filters fit filter_ram
+        fb = self.B // 128
+        self.FB = fb if fb >= 4 and n * fb <= filter_ram else 0
+        self.filt = bytearray(n * self.FB)
+        self.filt_ok = bytearray(n)  # 1: block's filter holds all its object records
         self._bad_new = []  # marked bad, not yet recorded on flash
         self.next_seq = 1
         self.live_blocks = 1
         self._reset_head(None)
 
     @classmethod
-    def format(cls, device, keep=None):
+    def format(cls, device, keep=None, filter_ram=FILTER_RAM):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
-        fs = cls(device, keep)
+        fs = cls(device, keep, filter_ram)
         for b in range(fs.N):
             fs._read_headers(b)
         # A block without a readable erase count (a new chip) is taken to be as
         # worn as the most worn known block: 0 on a new chip, so every block
         # starts equal (erasing one by one must not make later ones look older).
-        known = [c for c in fs.erase_count if c is not None]
-        base = max(known) if known else 0
+        base = fs._max_erase_count()
         for b in range(fs.N):
-            if fs.erase_count[b] is None:
+            if fs.erase_count[b] == NO_COUNT:
                 fs.erase_count[b] = base
         for b in range(fs.N):
-            fs.seq[b] = None
+            fs._set_seq(b, 0)
             try:
                 fs._erase(b)
             except BadBlock:
@@ -163,9 +172,9 @@ class FlashStore(Log, Index, Compactor, Fsck):
         return fs
 
     @classmethod
-    def open(cls, device, keep=None):
+    def open(cls, device, keep=None, filter_ram=FILTER_RAM):
         """Mount the log on ``device``: find the last complete commit."""
-        fs = cls(device, keep)
+        fs = cls(device, keep, filter_ram)
         fs._mount()
         return fs
 

@@ -63,7 +63,7 @@ class Fsck:
         rep["clean"] = not rep["damaged"] and rep["missing"] == 0 and not self.refs_damaged
         if repair and not rep["clean"] and not self.refs_damaged:
             for b in wipe:
-                if self.seq[b] is None:
+                if not self.seq[b]:
                     try:
                         self._erase(b)
                     except BadBlock:
@@ -91,13 +91,13 @@ class Fsck:
             hdr = self._read(b, 0, 2 * self.H)
             if parse_header(hdr, MAGIC_ERASE) is None and not all_ff(hdr, 0, self.H):
                 self._fsck_note(rep, "block %d: erase header damaged" % b)
-                if self.seq[b] is None:
+                if not self.seq[b]:
                     wipe.append(b)
             if parse_header(memoryview(hdr)[self.H:], MAGIC_ALLOC) is None and not all_ff(hdr, self.H, 2 * self.H):
-                if self.seq[b] is None and b not in self.unplaced:
+                if not self.seq[b] and b not in self.unplaced:
                     self._fsck_note(rep, "block %d: alloc header damaged (free block)" % b)
                     wipe.append(b)
-                elif self.seq[b] is not None:
+                elif self.seq[b]:
                     known = "block %d: alloc header" % b
                     if not [d for d in rep["damaged"] if d.startswith(known)]:
                         self._fsck_note(rep, known + " damaged")

@@ -1,5 +1,7 @@
 """Object lookups: the pending batch, a small id -> address cache, the head block's
-RAM index and the sealed blocks' summaries (newest first); adding objects.
+RAM index and the sealed blocks' summaries (newest first, skipping blocks whose
+miss filter rules the id out, when the filters fit in ``filter_ram``); adding
+objects.
 
 ``Index`` is a mixin of ``FlashStore``.
 """
@@ -13,8 +15,9 @@ from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, encode_re
                                    header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
 
-CACHE_MAX = 32
+CACHE_MAX = 16  # id -> address entries (3-byte id prefix -> block << 16 | offset)
 FILTER_K = 3
+FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
 PENDING_MAX = 2048
 MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_chain)
 
@@ -31,7 +34,7 @@ class Index:
         rec = self._read(b, off, 8 + n)
         if not rec_ok(rec, 0, n):
             return None
-        return rec[0], rec[4:4 + n]
+        return rec[0], memoryview(rec)[4:4 + n]
 
     # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
 
@@ -39,6 +42,8 @@ class Index:
         """Return the FILTER_K (byte index within a block's filter, bit mask) pairs
         that the 4-byte id prefix ``pre`` sets (double hashing on its two halves)."""
         m = self.FB * 8
+        if not m:
+            return None
         h1 = pre[0] | (pre[1] << 8)
         h2 = pre[2] | (pre[3] << 8) | 1
         out = []
@@ -49,6 +54,8 @@ class Index:
 
     def _filt_add(self, b, prefixes):
         """Add the 4-byte id prefixes ``prefixes`` to block ``b``'s filter; mark it complete."""
+        if not self.FB:
+            return
         f = self.filt
         base = b * self.FB
         for j in range(0, len(prefixes) - 3, 4):
@@ -59,6 +66,8 @@ class Index:
     def _filt_clear(self, b):
         """Forget block ``b``'s filter (erased or reallocated: lookups scan until rebuilt)."""
         self.filt_ok[b] = 0
+        if not self.FB:
+            return
         base = b * self.FB
         f = self.filt
         for i in range(base, base + self.FB):
@@ -79,9 +88,18 @@ class Index:
     def _block_of_seq(self, seq):
         """Return the block whose alloc header carries ``seq``, or None (erased)."""
         seqs = self.seq
-        for b in range(self.N):
-            if seqs[b] == seq:
-                return b
+        order = self.order
+        lo = 0
+        hi = self.nlog
+        while lo < hi:
+            mid = (lo + hi) // 2
+            s = seqs[order[mid]]
+            if s == seq:
+                return order[mid]
+            if s < seq:
+                lo = mid + 1
+            else:
+                hi = mid
         return None
 
     def _materialize(self, b, off, state):
@@ -107,7 +125,7 @@ class Index:
             off = h[2]
             if b is None:
                 return None
-        raw = bytes(p)
+        raw = p
         depth = len(chain)
         prev = None
         while chain:
@@ -116,8 +134,11 @@ class Index:
             if raw is None:
                 state[0] = True
                 return None
-        self._mat_base = prev
-        return raw, depth, b, off
+        if self._compacting:
+            self._mat_base = prev  # compaction may store prev as a delta of raw
+        prev = None
+        self._mat_info = (depth, b, off)
+        return bytes(raw), depth, b, off
 
     def _try(self, b, off, oid, state):
         """Return the raw bytes of ``oid`` if the record at (b, off) holds it, else None
@@ -138,27 +159,31 @@ class Index:
         for o, raw, _ in self._pending:
             if o == oid:
                 return raw, None, 0
-        hit = self._cache.get(oid)
-        if hit is not None and (self.seq[hit[0]] or 0) >= max(min_seq, 1):
-            raw = self._try(hit[0], hit[1], oid, state)
-            if raw is not None:
-                return raw, hit[0], hit[1]
-        order = self._log_order()
+        key = (pre[0] << 16) | (pre[1] << 8) | pre[2]
+        hit = self._cache.get(key)
+        if hit is not None:
+            b = hit >> 16
+            if self.seq[b] >= max(min_seq, 1):
+                raw = self._try(b, hit & 0xFFFF, oid, state)
+                if raw is not None:
+                    return raw, b, hit & 0xFFFF
+        order = self.order
+        seqs = self.seq
         fpos = self._filt_pos(pre)
-        for i in range(len(order) - 1, -1, -1):
+        for i in range(self.nlog - 1, -1, -1):
             b = order[i]
-            if self.seq[b] < min_seq:
+            if seqs[b] < min_seq:
                 break
             if b == self.head and not self.head_sealed:
                 found = self._find_in(b, self.head_prefix, self.head_offs, pre, oid, state)
-            elif not self._filt_may(b, fpos):
+            elif fpos is not None and not self._filt_may(b, fpos):
                 continue
             else:
                 found = self._find_block(b, pre, oid, state)
             if found is not None:
                 if len(self._cache) >= CACHE_MAX:
                     self._cache.clear()
-                self._cache[oid] = (b, found[1])
+                self._cache[key] = (b << 16) | found[1]
                 return found[0], b, found[1]
         return None, state[0], 0
 
@@ -194,6 +219,7 @@ class Index:
             if st == OK and typ == T_OBJ:
                 raw = bytes(buf[pos + 4:pos + 4 + n])
                 if hashlib.sha256(raw).digest() == oid:
+                    self._mat_info = (0, b, pos)
                     return raw, pos
             elif st == OK and typ == T_DELTA:
                 if bytes(buf[pos + 4:pos + 8]) == pre:
@@ -234,35 +260,39 @@ class Index:
     def _object_record(self, oid, raw, base):
         """Return the record storing ``raw``: a delta against ``base`` (or its chain's
         root when the chain is ``max_chain`` deep) when that is smaller, else full."""
-        full = encode_record(T_OBJ, raw)
-        if base is None or base == oid or len(raw) < 40:
-            return full
-        state = [False]
+        p = None
+        if base is not None and base != oid and len(raw) >= 40:
+            p = self._delta_payload(oid, raw, base)
+        if p is None:
+            return encode_record(T_OBJ, raw)
+        return encode_record(T_DELTA, p)
+
+    def _delta_payload(self, oid, raw, base):
+        """Return a T_DELTA payload of ``raw`` against stored ``base``, or None."""
         try:
             found = self._find(base)
         except StorageError:
-            return full
+            return None
         if found[1] is None or found[0] is None:
-            return full
-        m = self._materialize(found[1], found[2], state)
-        if m is None:
-            return full
-        braw, depth, rb, roff = m
-        bb, boff = found[1], found[2]
+            return None
+        braw, bb, boff = found
+        found = None
+        depth, rb, roff = self._mat_info  # of the record _find just verified
         if depth >= self.max_chain:
             r = self._read_record(rb, roff)
             if r is None:
-                return full
+                return None
             braw = bytes(r[1])
             depth = 0
             bb, boff = rb, roff
         runs = delta.diff(braw, raw, len(raw) - 13 - 8)
         if runs is None:
-            return full
+            return None
         p = delta.encode(oid, self.seq[bb], boff, depth + 1, len(raw), runs)
+        runs = None
         if delta.apply(braw, p) != raw:
-            return full
-        return encode_record(T_DELTA, p)
+            return None
+        return p
 
     def _flush_objects(self):
         """Program the pending objects as an uncommitted batch (tracked as orphans)."""

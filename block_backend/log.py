@@ -2,12 +2,14 @@
 batches of records, sealing blocks with a summary and footer.
 
 ``Log`` is a mixin of ``FlashStore``; it owns the per-block state (``erase_count``,
-``seq``, ``clean``), the head block's position and RAM index, and the refs
-replayed at mount.
+``seq``, ``order``, ``clean``: arrays of fixed size, allocated by ``FlashStore``),
+the head block's position and RAM index, and the refs replayed at mount.
 """
 
 import hashlib
 import struct
+
+from array import array
 
 from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
 from block_backend.layout import (MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
@@ -16,6 +18,9 @@ from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_
                                    T_SNAP_END, T_SUM, TORN, align, all_ff, encode_record, header_ok,
                                    rec_ok, scan_records)
 from portable_core.storage import StorageError
+
+NO_COUNT = 0xFFFFFFFF  # erase_count of a block whose erase header is unreadable
+STAGE = 256  # a batch is programmed in pieces of at least this many bytes
 
 
 class Log:
@@ -31,11 +36,50 @@ class Log:
         """Read block ``b``'s erase and alloc headers into the RAM state; return them."""
         hdr = self._read(b, 0, 2 * self.H)
         ec = parse_header(hdr, MAGIC_ERASE)
-        self.erase_count[b] = ec
+        self.erase_count[b] = NO_COUNT if ec is None else ec
         sq = parse_header(memoryview(hdr)[self.H:], MAGIC_ALLOC)
-        self.seq[b] = sq
-        self.clean[b] = sq is None and ec is not None and all_ff(hdr, self.H, 2 * self.H)
+        self._set_seq(b, sq or 0)
+        self.clean[b] = 1 if sq is None and ec is not None and all_ff(hdr, self.H, 2 * self.H) else 0
         return hdr, ec, sq
+
+    def _set_seq(self, b, sq):
+        """Set block ``b``'s seq (0: not in the log) and keep ``order`` sorted by seq."""
+        seq = self.seq
+        order = self.order
+        n = self.nlog
+        if seq[b]:
+            i = 0
+            while order[i] != b:
+                i += 1
+            n -= 1
+            while i < n:
+                order[i] = order[i + 1]
+                i += 1
+        seq[b] = sq
+        if sq:
+            lo = 0
+            hi = n
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if seq[order[mid]] <= sq:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            i = n
+            while i > lo:
+                order[i] = order[i - 1]
+                i -= 1
+            order[lo] = b
+            n += 1
+        self.nlog = n
+
+    def _max_erase_count(self):
+        """Return the highest known erase count (0 when none is known)."""
+        top = 0
+        for c in self.erase_count:
+            if c != NO_COUNT and c > top:
+                top = c
+        return top
 
     def _seq_record(self, buf):
         """Return the seq of the valid T_SEQ record at the start of block image
@@ -61,19 +105,20 @@ class Log:
             if all_ff(buf, 2 * self.H, self.B):
                 continue  # a free block: erased before reuse (fsck reports the header)
             sq = self._seq_record(buf)
-            if sq is not None and sq not in self.seq:
-                self.seq[b] = sq
+            if sq and self._block_of_seq(sq) is None:
+                self._set_seq(b, sq)
                 self.damage.append("block %d: alloc header damaged, seq %d recovered from its seq record" % (b, sq))
                 continue
             self._unplaced(b, buf)
             buf = None
-        order = self._log_order()
-        if not order:
+        if not self.nlog:
             raise NotFormatted("no Sprig log on this device")
+        order = self._log_order()
         self.next_seq = self.seq[order[-1]] + 1
         names = None
+        buf = bytearray(self.B)
         for b in order:
-            buf = self._read(b, 0, self.B)
+            self.dev.readblocks(b, buf, 0)
             end = self._region_end(b, buf)
             pre = self._summary_prefixes(buf, end)
             if pre is not None:
@@ -125,8 +170,9 @@ class Log:
             if not self.filt_ok[b]:
                 self._filt_add(b, pre)
             pre = None
-            buf = None
-        self._mount_head(order[-1])
+        buf = None
+        order = None
+        self._mount_head(self.order[self.nlog - 1])
 
     def _unplaced(self, b, buf):
         """Block ``b`` holds records but its place in the log is unknown: its objects
@@ -167,17 +213,16 @@ class Log:
         return parse_header(memoryview(buf)[self.foot:self.foot + 12], MAGIC_FOOT)
 
     def _log_order(self):
-        """Return the log's blocks, oldest first."""
-        used = [(self.seq[b], b) for b in range(self.N) if self.seq[b] is not None]
-        used.sort()
-        return [b for s, b in used]
+        """Return a list of the log's blocks, oldest first (a copy of ``order``)."""
+        order = self.order
+        return [order[i] for i in range(self.nlog)]
 
     def _reset_head(self, b):
         """Make ``b`` the (empty, unsealed unless None) head block."""
         self.head = b
         self.head_pos = self.data_start
         self.head_prefix = bytearray()
-        self.head_offs = []
+        self.head_offs = array("H")
         self.head_sealed = b is None
 
     def _mount_head(self, b):
@@ -229,21 +274,20 @@ class Log:
     def _erase(self, b):
         """Erase block ``b`` and write its erase header (erase count + 1); a failure
         marks ``b`` bad and raises BadBlock (its contents and log state are kept)."""
-        known = [c for c in self.erase_count if c is not None]
         ec = self.erase_count[b]
-        if ec is None:
-            ec = max(known) if known else 0
+        if ec == NO_COUNT:
+            ec = self._max_erase_count()
         try:
             self.dev.ioctl(6, b)
         except OSError:
             self._mark_bad(b)
             raise BadBlock(b)
         self.erase_count[b] = ec + 1
-        self.seq[b] = None
-        self.clean[b] = False
+        self._set_seq(b, 0)
+        self.clean[b] = 0
         self._filt_clear(b)
         self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
-        self.clean[b] = True
+        self.clean[b] = 1
 
     def _prog(self, b, buf, off):
         """Program ``buf`` at (b, off) and read it back; an I/O error or a mismatch
@@ -273,7 +317,11 @@ class Log:
 
     def free_blocks(self):
         """Return the number of usable blocks not in the log."""
-        return sum(1 for b in range(self.N) if self.seq[b] is None and not self.bad[b])
+        n = 0
+        for b in range(self.N):
+            if not self.seq[b] and not self.bad[b]:
+                n += 1
+        return n
 
     def _alloc_head(self):
         """Make the least-worn good free block the new head (raises NoSpace); a block
@@ -281,11 +329,11 @@ class Log:
         while True:
             best = None
             bestc = None
-            top = max([c for c in self.erase_count if c is not None] or [0])
+            top = self._max_erase_count()
             for b in range(self.N):
-                if self.seq[b] is None and not self.bad[b]:
+                if not self.seq[b] and not self.bad[b]:
                     c = self.erase_count[b]
-                    c = top if c is None else c
+                    c = top if c == NO_COUNT else c
                     if best is None or c < bestc:
                         best, bestc = b, c
             if best is None:
@@ -295,11 +343,11 @@ class Log:
             try:
                 if not self.clean[best]:
                     self._erase(best)
-                self.clean[best] = False
+                self.clean[best] = 0
                 self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.H)
             except BadBlock:
                 continue
-            self.seq[best] = self.next_seq
+            self._set_seq(best, self.next_seq)
             self._filt_clear(best)
             self.next_seq += 1
             self._reset_head(best)
@@ -320,9 +368,12 @@ class Log:
         self.head_pos += len(rec)
 
     def _program_batch(self, recs):
-        """Append records ``[(oid or None, record bytes)]`` contiguously; objects get indexed."""
-        buf = bytearray()
-        entries = []
+        """Append records (an iterable of ``(oid or None, record bytes)``, consumed one
+        at a time) contiguously from the head; objects get indexed once programmed.
+        Bytes are programmed ``STAGE`` at a time (whole prog units; the batch's last
+        unit padded), so RAM holds one record and a few hundred bytes."""
+        buf = bytearray()  # bytes for [head_pos, head_pos + len(buf))
+        entries = []  # (oid, start, end) of object records not yet indexed
         for oid, rec in recs:
             while True:
                 if self.head_sealed:
@@ -333,33 +384,44 @@ class Log:
                 nobj = len(self.head_offs) + len(entries) + (1 if oid is not None else 0)
                 if start + len(rec) + summary_size(nobj, self.P) <= self.foot:
                     break
-                if not buf and self.head_pos <= self.data_start + self.H:
+                if start <= self.data_start + self.H:
                     raise StorageError("record of %d bytes does not fit in a block" % len(rec))
-                self._program_head(buf, entries)
+                self._program_head(buf, entries, True)
                 buf = bytearray()
-                entries = []
                 self._seal_head()
             if oid is not None:
-                entries.append((oid, start))
+                entries.append((oid, start, start + len(rec)))
             buf += rec
-        self._program_head(buf, entries)
+            rec = None
+            if len(buf) >= STAGE:
+                buf = self._program_head(buf, entries, False)
+        self._program_head(buf, entries, True)
 
-    def _program_head(self, buf, entries):
-        """Program ``buf`` (padded to a prog unit) at the head; index its objects."""
-        if not buf:
-            return
-        pad = align(len(buf), self.P) - len(buf)
-        if pad:
-            buf += b"\xff" * pad
-        try:
-            self._prog(self.head, buf, self.head_pos)
-        except BadBlock:
-            self.head_sealed = True  # its earlier records stay readable
-            raise
-        self.head_pos += len(buf)
-        for oid, off in entries:
+    def _program_head(self, buf, entries, last):
+        """Program ``buf``'s whole prog units at the head (``last``: all of it, padded
+        with 0xFF); index the object records of ``entries`` that are now complete
+        (removed from it). Return the bytes not programmed (a new bytearray)."""
+        n = len(buf)
+        k = align(n, self.P) if last else n - n % self.P
+        if k > n:
+            buf += b"\xff" * (k - n)
+        if k:
+            try:
+                self._prog(self.head, buf if k == len(buf) else bytes(memoryview(buf)[:k]), self.head_pos)
+            except BadBlock:
+                self.head_sealed = True  # its earlier records stay readable
+                raise
+            self.head_pos += k
+        done = 0
+        for oid, start, end in entries:
+            if end > self.head_pos:
+                break
             self.head_prefix += oid[:4]
-            self.head_offs.append(off)
+            self.head_offs.append(start)
+            done += 1
+        if done:
+            del entries[:done]
+        return bytearray(memoryview(buf)[k:])
 
     # -- refs and batches ----------------------------------------------------------
 
@@ -382,6 +444,16 @@ class Log:
         self._flush_objects()
         self.dev.ioctl(3, 0)
 
+    def _batch(self, tail):
+        """Yield the records of a batch: bad-block notes, the pending objects (each
+        record built when it is programmed), then ``tail``."""
+        for b in self._bad_new:
+            yield None, encode_record(T_BAD, struct.pack("<H", b))
+        for oid, raw, base in self._pending:
+            yield oid, self._object_record(oid, raw, base)
+        for r in tail:
+            yield r
+
     def _write(self, tail):
         """Program the pending objects and the records ``tail`` as one batch; compact
         first when free blocks run low (DeviceFull when that does not help)."""
@@ -393,11 +465,9 @@ class Log:
             self.compact()
             if self.free_blocks() - need < self.live_blocks + 2:
                 raise DeviceFull("device full: %d free blocks" % self.free_blocks())
-        recs = [(oid, self._object_record(oid, raw, base)) for oid, raw, base in self._pending]
-        recs = recs + tail
         while True:
             try:
-                self._program_batch(self._bad_records() + recs)
+                self._program_batch(self._batch(tail))
                 break
             except BadBlock:
                 if self.free_blocks() < 2:

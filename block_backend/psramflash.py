@@ -43,10 +43,11 @@ class PsramFlash(BufferFlash):
         prog_size=16,
         strict=True,
         erase=False,
+        counters=True,
     ):
         if not psram_available():
             raise OSError(ENODEV, "PsramFlash needs the QEMU %s firmware (no PSRAM here)" % BOARD)
-        self._setup(block_size, block_count, prog_size, strict)
+        self._setup(block_size, block_count, prog_size, strict, counters)
         if base < PSRAM_BASE or base + self.size > PSRAM_BASE + PSRAM_SIZE:
             raise FlashError(
                 "0x%x..0x%x is outside PSRAM 0x%x..0x%x"

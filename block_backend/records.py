@@ -34,11 +34,18 @@ def align(n, p):
 
 
 def encode_record(typ, payload):
-    """Return the bytes of a record of type ``typ`` carrying ``payload``."""
+    """Return the bytes (a ``bytearray``, built in place) of a record of type ``typ``
+    carrying ``payload``."""
     n = len(payload)
-    hdr = bytearray((typ, n & 0xFF, n >> 8, 0))
-    hdr[3] = crc32(memoryview(hdr)[:3]) & 0xFF
-    return bytes(hdr) + bytes(payload) + struct.pack("<I", crc32(payload, crc32(hdr)))
+    rec = bytearray(n + 8)
+    rec[0] = typ
+    rec[1] = n & 0xFF
+    rec[2] = n >> 8
+    mv = memoryview(rec)
+    rec[3] = crc32(mv[:3]) & 0xFF
+    mv[4:4 + n] = payload
+    struct.pack_into("<I", rec, 4 + n, crc32(mv[:4 + n]))
+    return rec
 
 
 def header_ok(buf, pos, end):

@@ -28,7 +28,7 @@ def main(path, keys, blocks, trace):
             print("heap", what, gc.mem_alloc())
 
     at("imports")
-    dev = FileFlash(path, 4096, blocks, 16)
+    dev = FileFlash(path, 4096, blocks, 16, counters=False)
     at("device")
     fs = FlashStore.open(dev)
     at("store opened")

@@ -95,6 +95,34 @@ def test_lenient_mode_ands():
     assert _read(dev, 1, 0, PS) == b"\x00" * 8 + b"\x55" * 8
 
 
+def test_long_programs_check_every_cell_before_changing_any():
+    dev = _dev()
+    dev.writeblocks(0, b"\x0f" * 96 + b"\x00" * 16, 0)
+    data = b"\x0e" * 80 + b"\x11" + b"\x0e" * 15 + b"\x00" * 16  # byte 80 would rise
+    exc = _raises(FlashError, dev.writeblocks, 0, data, 0)
+    assert "at byte 80" in str(exc.args[0]), exc.args
+    assert _read(dev, 0, 0, 112) == b"\x0f" * 96 + b"\x00" * 16  # nothing changed
+    lenient = _dev(strict=False)
+    lenient.writeblocks(0, b"\x0f" * 96 + b"\x00" * 16, 0)
+    lenient.writeblocks(0, data, 0)
+    assert _read(lenient, 0, 0, 112) == b"\x0e" * 80 + b"\x01" + b"\x0e" * 15 + b"\x00" * 16
+    lenient.writeblocks(1, b"\xf0" * 300 + b"\xff" * 20, 0)
+    lenient.writeblocks(1, b"\x3c" * 320, 0)
+    assert _read(lenient, 1, 0, 320) == b"\x30" * 300 + b"\x3c" * 20
+
+
+def test_without_counters_the_rules_hold_and_stats_are_refused():
+    dev = _dev(counters=False)
+    dev.writeblocks(3, b"\x00" * PS, PS)
+    _raises(FlashError, dev.writeblocks, 3, b"\xff" * PS, PS)
+    dev.erase(3)
+    assert _read(dev, 3, 0, BS) == b"\xff" * BS
+    for call in (dev.stats, dev.reset_stats):
+        exc = _raises(FlashError, call)
+        assert "counters=False" in str(exc.args[0])
+    _raises(FlashError, dev.block_stats, 0)
+
+
 def test_alignment_and_bounds_errors():
     dev = _dev()
     for args in (

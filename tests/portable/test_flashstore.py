@@ -252,7 +252,7 @@ def test_miss_filter_reads_little_and_never_hides_objects():
     heads = []
     for i in range(14):
         heads.append(main.set("k%d" % (i % 6), "value %d" % i))
-    assert len(fs.filt) == BC * max(4, BS // 128)
+    assert len(fs.filt) == BC * (BS // 128)
     for f in (fs, reopen(dev)):  # filters built at seal time, then at mount
         sealed = [b for b in f._log_order() if f.filt_ok[b]]
         assert len(sealed) >= 3
@@ -264,3 +264,25 @@ def test_miss_filter_reads_little_and_never_hides_objects():
         for h in heads:
             assert f.objects.get(h) is not None
         assert repo_of(f).main().get("k3") == "value 9"
+
+
+def test_without_filter_ram_lookups_read_the_summaries():
+    dev = new_dev()
+    fs = FlashStore.format(dev, filter_ram=BC * (BS // 128) - 1)  # filters would not fit
+    assert fs.FB == 0 and len(fs.filt) == 0
+    main = repo_of(fs).main()
+    heads = []
+    for i in range(14):
+        heads.append(main.set("k%d" % (i % 6), "value %d" % i))
+    f2 = FlashStore.open(dev, filter_ram=0)
+    for f in (fs, f2):
+        sealed = [b for b in f._log_order() if f.head_sealed or b != f.head]
+        assert len(sealed) >= 3
+        dev.reset_stats()
+        assert not f.objects.mem(bytes((1, 7, 9, 1)) * 8)
+        # a miss reads every sealed block's footer and summary
+        assert dev.stats()["reads"] >= 2 * (len(sealed) - 1), dev.stats()
+        for h in heads:
+            assert f.objects.get(h) is not None
+        assert repo_of(f).main().get("k3") == "value 9"
+        assert f.fsck()["clean"]

@@ -46,7 +46,7 @@ def sealed_blocks(dev, fs):
 
 def free_block(fs):
     for b in range(BC):
-        if fs.seq[b] is None and not fs.bad[b]:
+        if not fs.seq[b] and not fs.bad[b]:
             return b
     raise AssertionError("no free block")
 

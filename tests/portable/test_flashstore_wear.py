@@ -14,10 +14,10 @@ BC = 16
 def test_format_gives_every_new_block_the_same_erase_count():
     dev = RamFlash(BS, BC, 16)
     fs = FlashStore.format(dev)
-    assert fs.erase_count == [1] * BC, fs.erase_count
+    assert list(fs.erase_count) == [1] * BC, fs.erase_count
     # formatting again keeps (and raises) the counts evenly
     fs = FlashStore.format(dev)
-    assert fs.erase_count == [2] * BC, fs.erase_count
+    assert list(fs.erase_count) == [2] * BC, fs.erase_count
 
 
 def test_erases_spread_over_every_block():
