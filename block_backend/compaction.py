@@ -1,7 +1,8 @@
 """Compaction: copy what the refs reach (history per ``keep``) into fresh blocks,
 write a ref snapshot, then erase the old blocks oldest first.
 
-``Compactor`` is a mixin of ``FlashStore``.
+Functions of a ``FlashStore`` (``fs``), imported on the first compaction:
+``FlashStore.compact`` calls ``compact(fs)``.
 """
 
 import hashlib
@@ -19,203 +20,205 @@ from portable_core.storage import StorageError
 REV_MAX = 32
 
 
-class Compactor:
-    """Mixin: compaction and its reserve."""
-
-    def _reserve(self):
-        """Free blocks kept back so that a compaction can always copy the live data."""
-        return max(self.live_blocks + 2, self.N // 2)
-
-    def compact(self):
-        """Copy what the refs reach (history per ``keep``) and the pending objects'
-        references into fresh blocks, then erase the old blocks oldest first. A block
-        failing during the copy is marked bad, the new blocks are dropped and the
-        copy starts again (DeviceFull when the good blocks do not suffice)."""
-        while True:
-            try:
-                return self._compact_once()
-            except BadBlock:
-                self._drop_new_region()
-                if self.free_blocks() < 2:
-                    raise DeviceFull("device full: too many bad blocks")
-
-    def _drop_new_region(self):
-        """Erase the blocks an interrupted compaction wrote (the old log is intact)."""
-        self._cbuf = []
-        self._rev = None
-        self._compacting = False
-        for b in range(self.N):
-            if self.seq[b] and self.seq[b] >= self._start_seq and not self.bad[b]:
-                try:
-                    self._erase(b)
-                except BadBlock:
-                    pass
-        self._reset_head(self.order[self.nlog - 1])
-        self.head_sealed = True
-        self._cache.clear()
-
-    def _compact_once(self):
-        """One compaction attempt (see ``compact``)."""
-        if not self.head_sealed:
-            self._seal_head()
-        start = self.next_seq
-        self._cache.clear()
-        self._compacting = True
-        self._start_seq = start
-        self.compaction_lost = 0
-        self._cbuf = []
-        self._cbytes = 0
-        self._rev = {}
+def compact(fs):
+    """Copy what the refs reach (history per ``keep``) and the pending objects'
+    references into fresh blocks, then erase the old blocks oldest first. A block
+    failing during the copy is marked bad, the new blocks are dropped and the
+    copy starts again (DeviceFull when the good blocks do not suffice)."""
+    while True:
         try:
-            for name in sorted(self._refs):
-                self._copy(self._refs[name], self.keep)
-            for oid, raw, _ in self._pending:
-                for c in references(raw):
-                    self._copy(c, self.keep)
-            if self._orphans is not None:
-                self._copy_orphans(self._orphans, start)
-            live = sum(1 for s in self.seq if s >= start) + 1
-            recs = self._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
-            names = sorted(self._refs)
-            for name in names:
-                nb = name.encode()
-                recs.append((None, encode_record(T_REF, bytes((len(nb),)) + nb + self._refs[name])))
-            for b in self.bad_blocks():
-                recs.append((None, encode_record(T_BAD, struct.pack("<H", b))))
-            recs.append((None, encode_record(T_SNAP_END, struct.pack("<HHH", len(names), live, self.keep or 0))))
-            self._cbuf = []
-            self._program_batch(recs)
-        except NoSpace:
-            self._drop_new_region()
-            raise DeviceFull("device full: live data does not fit in the free blocks")
-        self._compacting = False
-        self._orphans = None
-        self._rev = None
-        self.dev.ioctl(3, 0)
-        old = [b for b in self._log_order() if self.seq[b] < start]
-        self._bad_new = []
-        for b in old:
+            return _compact_once(fs)
+        except BadBlock:
+            _drop_new_region(fs)
+            if fs.free_blocks() < 2:
+                raise DeviceFull("device full: too many bad blocks")
+
+
+def _drop_new_region(fs):
+    """Erase the blocks an interrupted compaction wrote (the old log is intact)."""
+    fs._cbuf = []
+    fs._rev = None
+    fs._compacting = False
+    for b in range(fs.N):
+        if fs.seq[b] and fs.seq[b] >= fs._start_seq and not fs.bad[b]:
             try:
-                self._erase(b)
+                fs._erase(b)
             except BadBlock:
-                pass  # stays in the log, below the snapshot: stale but harmless
-        self.live_blocks = self.nlog
-        self._cache.clear()
-        self.compactions += 1
-        self.dev.ioctl(3, 0)
+                pass
+    fs._reset_head(fs.order[fs.nlog - 1])
+    fs.head_sealed = True
+    fs._cache.clear()
 
-    def _emit(self, oid, raw):
-        """Queue ``oid`` for the new region: as a delta against the newer version
-        already copied that was stored as an edit of it (a reverse delta, depth
-        bounded by max_chain), else full; program the queue when it exceeds a batch."""
-        rec = None
-        newer = self._rev.get(oid)
-        if newer is not None:
-            rec = self._reverse_delta(oid, raw, newer)
-        if rec is None:
-            rec = encode_record(T_OBJ, raw)
-        self._cbuf.append((oid, rec))
-        self._cbytes += len(rec)
-        if self._cbytes > PENDING_MAX:
-            self._flush_cbuf()
 
-    def _flush_cbuf(self):
-        """Program the compaction queue."""
-        recs = self._cbuf
-        self._cbuf = []
-        self._cbytes = 0
-        self._program_batch(recs)
-
-    def _reverse_delta(self, oid, raw, newer):
-        """Return a T_DELTA record of ``raw`` against the copy of ``newer`` in the new
-        region, or None when that is not possible or not smaller."""
-        for o, r in self._cbuf:
-            if o == newer:
-                self._flush_cbuf()
-                break
+def _compact_once(fs):
+    """One compaction attempt (see ``compact``)."""
+    if not fs.head_sealed:
+        fs._seal_head()
+    start = fs.next_seq
+    fs._cache.clear()
+    fs._compacting = True
+    fs._start_seq = start
+    fs.compaction_lost = 0
+    fs._cbuf = []
+    fs._cbytes = 0
+    fs._rev = {}
+    try:
+        for name in sorted(fs._refs):
+            _copy(fs, fs._refs[name], fs.keep)
+        for oid, raw, _ in fs._pending:
+            for c in references(raw):
+                _copy(fs, c, fs.keep)
+        if fs._orphans is not None:
+            _copy_orphans(fs, fs._orphans, start)
+        live = sum(1 for s in fs.seq if s >= start) + 1
+        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
+        names = sorted(fs._refs)
+        for name in names:
+            nb = name.encode()
+            recs.append((None, encode_record(T_REF, bytes((len(nb),)) + nb + fs._refs[name])))
+        for b in fs.bad_blocks():
+            recs.append((None, encode_record(T_BAD, struct.pack("<H", b))))
+        recs.append((None, encode_record(T_SNAP_END, struct.pack("<HHH", len(names), live, fs.keep or 0))))
+        fs._cbuf = []
+        fs._program_batch(recs)
+    except NoSpace:
+        _drop_new_region(fs)
+        raise DeviceFull("device full: live data does not fit in the free blocks")
+    fs._compacting = False
+    fs._orphans = None
+    fs._rev = None
+    fs.dev.ioctl(3, 0)
+    old = [b for b in fs._log_order() if fs.seq[b] < start]
+    fs._bad_new = []
+    for b in old:
         try:
-            found = self._find(newer, self._start_seq)
+            fs._erase(b)
+        except BadBlock:
+            pass  # stays in the log, below the snapshot: stale but harmless
+    fs.live_blocks = fs.nlog
+    fs._cache.clear()
+    fs.compactions += 1
+    fs.dev.ioctl(3, 0)
+
+
+def _emit(fs, oid, raw):
+    """Queue ``oid`` for the new region: as a delta against the newer version
+    already copied that was stored as an edit of it (a reverse delta, depth
+    bounded by max_chain), else full; program the queue when it exceeds a batch."""
+    rec = None
+    newer = fs._rev.get(oid)
+    if newer is not None:
+        rec = _reverse_delta(fs, oid, raw, newer)
+    if rec is None:
+        rec = encode_record(T_OBJ, raw)
+    fs._cbuf.append((oid, rec))
+    fs._cbytes += len(rec)
+    if fs._cbytes > PENDING_MAX:
+        _flush_cbuf(fs)
+
+
+def _flush_cbuf(fs):
+    """Program the compaction queue."""
+    recs = fs._cbuf
+    fs._cbuf = []
+    fs._cbytes = 0
+    fs._program_batch(recs)
+
+
+def _reverse_delta(fs, oid, raw, newer):
+    """Return a T_DELTA record of ``raw`` against the copy of ``newer`` in the new
+    region, or None when that is not possible or not smaller."""
+    for o, r in fs._cbuf:
+        if o == newer:
+            _flush_cbuf(fs)
+            break
+    try:
+        found = fs._find(newer, fs._start_seq)
+    except StorageError:
+        return None
+    if found[0] is None or found[1] is None:
+        return None
+    m = fs._materialize(found[1], found[2], [False])
+    if m is None or m[1] >= fs.max_chain:
+        return None
+    runs = delta.diff(m[0], raw, len(raw) - 21)
+    if runs is None:
+        return None
+    p = delta.encode(oid, fs.seq[found[1]], found[2], m[1] + 1, len(raw), runs)
+    if delta.apply(m[0], p) != raw:
+        return None
+    return encode_record(T_DELTA, p)
+
+
+def _note_base(fs, oid):
+    """After ``oid`` was read from a delta record, remember that its base (an
+    older version) may be stored as a delta against ``oid``'s new copy."""
+    base = fs._mat_base
+    fs._mat_base = None
+    if base is None or base[0] == TAG_CONTENTS:
+        return
+    if len(fs._rev) >= REV_MAX:
+        fs._rev.clear()
+    fs._rev[hashlib.sha256(base).digest()] = oid
+
+
+def _copied(fs, oid, start):
+    """Return True when ``oid`` is already in the new region (or queued)."""
+    for o, r in fs._cbuf:
+        if o == oid:
+            return True
+    return fs._find(oid, start)[0] is not None
+
+
+def _copy(fs, root, depth):
+    """Copy ``root``'s closure post-order (commits: parents up to ``depth``)."""
+    stack = [(root, depth, None)]
+    while stack:
+        oid, d, raw = stack.pop()
+        if raw is not None:
+            _emit(fs, oid, raw)
+            continue
+        if _copied(fs, oid, fs._start_seq):
+            continue
+        fs._mat_base = None
+        try:
+            raw = fs._find(oid)[0]
         except StorageError:
-            return None
-        if found[0] is None or found[1] is None:
-            return None
-        m = self._materialize(found[1], found[2], [False])
-        if m is None or m[1] >= self.max_chain:
-            return None
-        runs = delta.diff(m[0], raw, len(raw) - 21)
-        if runs is None:
-            return None
-        p = delta.encode(oid, self.seq[found[1]], found[2], m[1] + 1, len(raw), runs)
-        if delta.apply(m[0], p) != raw:
-            return None
-        return encode_record(T_DELTA, p)
+            raw = None
+        if raw is None:
+            fs.compaction_lost += 1
+            continue
+        _note_base(fs, oid)
+        tag = raw[0]
+        if tag == TAG_CONTENTS:
+            _emit(fs, oid, raw)
+            continue
+        refs = references(raw)
+        if tag == TAG_COMMIT:
+            if d is None or d > 1:
+                for p in refs[1:]:
+                    stack.append((p, None if d is None else d - 1, None))
+            stack.append((oid, d, raw))
+            stack.append((refs[0], None, None))
+        else:
+            stack.append((oid, d, raw))
+            for c in refs:
+                stack.append((c, None, None))
 
-    def _note_base(self, oid):
-        """After ``oid`` was read from a delta record, remember that its base (an
-        older version) may be stored as a delta against ``oid``'s new copy."""
-        base = self._mat_base
-        self._mat_base = None
-        if base is None or base[0] == TAG_CONTENTS:
-            return
-        if len(self._rev) >= REV_MAX:
-            self._rev.clear()
-        self._rev[hashlib.sha256(base).digest()] = oid
 
-    def _copied(self, oid, start):
-        """Return True when ``oid`` is already in the new region (or queued)."""
-        for o, r in self._cbuf:
-            if o == oid:
-                return True
-        return self._find(oid, start)[0] is not None
-
-    def _copy(self, root, depth):
-        """Copy ``root``'s closure post-order (commits: parents up to ``depth``)."""
-        stack = [(root, depth, None)]
-        while stack:
-            oid, d, raw = stack.pop()
-            if raw is not None:
-                self._emit(oid, raw)
-                continue
-            if self._copied(oid, self._start_seq):
-                continue
-            self._mat_base = None
-            try:
-                raw = self._find(oid)[0]
-            except StorageError:
-                raw = None
-            if raw is None:
-                self.compaction_lost += 1
-                continue
-            self._note_base(oid)
-            tag = raw[0]
-            if tag == TAG_CONTENTS:
-                self._emit(oid, raw)
-                continue
-            refs = references(raw)
-            if tag == TAG_COMMIT:
-                if d is None or d > 1:
-                    for p in refs[1:]:
-                        stack.append((p, None if d is None else d - 1, None))
-                stack.append((oid, d, raw))
-                stack.append((refs[0], None, None))
-            else:
-                stack.append((oid, d, raw))
-                for c in refs:
-                    stack.append((c, None, None))
-
-    def _copy_orphans(self, first_seq, start):
-        """Copy the objects flushed since ``first_seq`` that no ref records yet."""
-        for b in self._log_order():
-            s = self.seq[b]
-            if s < first_seq or s >= start:
-                continue
-            buf = self._read(b, 0, self.B)
-            found = []
-            for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
-                if st == OK and (typ == T_OBJ or typ == T_DELTA):
-                    oid = self._record_id(b, pos, buf, typ, n)
-                    if oid is not None:
-                        found.append(oid)
-            buf = None
-            for oid in found:
-                self._copy(oid, self.keep)
+def _copy_orphans(fs, first_seq, start):
+    """Copy the objects flushed since ``first_seq`` that no ref records yet."""
+    for b in fs._log_order():
+        s = fs.seq[b]
+        if s < first_seq or s >= start:
+            continue
+        buf = fs._read(b, 0, fs.B)
+        found = []
+        for pos, typ, n, st in scan_records(buf, fs.data_start, fs._region_end(b, buf), fs.P):
+            if st == OK and (typ == T_OBJ or typ == T_DELTA):
+                oid = fs._record_id(b, pos, buf, typ, n)
+                if oid is not None:
+                    found.append(oid)
+        buf = None
+        for oid in found:
+            _copy(fs, oid, fs.keep)

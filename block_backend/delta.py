@@ -91,10 +91,14 @@ def parse_head(p):
 
 def apply(base, p):
     """Return the object rebuilt from ``base`` and T_DELTA payload ``p`` (a
-    ``bytearray``), or None when the runs do not fit the base (a wrong or damaged
-    base)."""
-    n = struct.unpack("<H", bytes(p[11:13]))[0]
-    out = bytearray()
+    ``bytearray`` of exactly the new length, filled in place), or None when the runs
+    do not fit the base (a wrong or damaged base)."""
+    n = struct.unpack_from("<H", p, 11)[0]
+    out = bytearray(n)
+    mo = memoryview(out)
+    mb = memoryview(base)
+    mp = memoryview(p)
+    w = 0
     pos = 0
     q = 13
     end = len(p)
@@ -102,15 +106,18 @@ def apply(base, p):
     while q < end:
         if q + RUN_HDR > end:
             return None
-        off, dlen, ilen = struct.unpack("<HHH", bytes(p[q:q + RUN_HDR]))
+        off, dlen, ilen = struct.unpack_from("<HHH", p, q)
         q += RUN_HDR
-        if off < pos or off + dlen > lb or q + ilen > end:
+        k = off - pos
+        if k < 0 or off + dlen > lb or q + ilen > end or w + k + ilen > n:
             return None
-        out += base[pos:off]
-        out += p[q:q + ilen]
+        mo[w:w + k] = mb[pos:off]
+        w += k
+        mo[w:w + ilen] = mp[q:q + ilen]
+        w += ilen
         q += ilen
         pos = off + dlen
-    out += base[pos:]
-    if len(out) != n:
+    if w + lb - pos != n:
         return None
+    mo[w:] = mb[pos:]
     return out

@@ -8,16 +8,15 @@ number. The work is split by job:
 - ``layout``: block headers, footer, summary encoding;
 - ``log`` (``Log``): mount/recovery, allocation, programming batches, ref records;
 - ``index`` (``Index``): lookups (pending batch, cache, head index, summaries), add;
-- ``compaction`` (``Compactor``), ``fsck`` (``Fsck``);
+- ``compaction``, ``fsck``: functions of a store, imported when first used
+  (a device that never compacts or checks does not pay their RAM);
 - here: the ``FlashStore`` facade and the ObjectStore / RefStore adapters.
 """
 
 import struct
 from array import array
 
-from block_backend.compaction import Compactor
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
-from block_backend.fsck import Fsck
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
 from block_backend.layout import header_size
 from block_backend.log import NO_COUNT, Log
@@ -89,7 +88,7 @@ class FlashRefs(RefStore):
         return sorted(self._refs())
 
 
-class FlashStore(Log, Index, Compactor, Fsck):
+class FlashStore(Log, Index):
     """Sprig's stores on a NOR block device. Use ``FlashStore.format`` / ``open``.
 
     ``keep``: history retained by compaction, the last ``keep`` commits of each
@@ -119,6 +118,7 @@ class FlashStore(Log, Index, Compactor, Fsck):
         self.lost = False
         self.unplaced = []  # blocks with records whose seq is unknown (damaged alloc header)
         self.compactions = 0
+        self.compaction_lost = 0  # objects a compaction could not read (fsck repair)
         self._compacting = False
         self._pending = []  # (oid, raw)
         self._pending_bytes = 0
@@ -179,3 +179,18 @@ class FlashStore(Log, Index, Compactor, Fsck):
         return fs
 
     mount = open
+
+    def compact(self):
+        """Copy what the refs reach (history per ``keep``) and the pending objects'
+        references into fresh blocks, then erase the old blocks oldest first
+        (``block_backend.compaction``)."""
+        from block_backend.compaction import compact
+
+        return compact(self)
+
+    def fsck(self, repair=False):
+        """Check every record's CRC, every object's id, every ref's reachability;
+        ``repair``: compact a damaged store (``block_backend.fsck``)."""
+        from block_backend.fsck import fsck
+
+        return fsck(self, repair)

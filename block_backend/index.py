@@ -10,7 +10,7 @@ import binascii
 import hashlib
 
 from block_backend import delta
-from block_backend.layout import MAGIC_FOOT, parse_header, parse_summary
+from block_backend.layout import MAGIC_FOOT, parse_header
 from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, encode_record,
                                    header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
@@ -107,7 +107,7 @@ class Index:
         or delta) at (b, off), following a delta's base chain (at most MAX_DEPTH),
         or None: ``state[0]`` is set when a record is damaged; a base in a block
         that compaction erased only makes the record stale."""
-        chain = []
+        chain = []  # where the deltas are (block << 16 | offset), tip first
         while True:
             r = self._read_record(b, off)
             if r is None:
@@ -119,18 +119,23 @@ class Index:
             if typ != T_DELTA or len(chain) >= MAX_DEPTH or len(p) < 13:
                 state[0] = True
                 return None
-            chain.append(p)
+            chain.append((b << 16) | off)
             h = delta.parse_head(p)
+            p = r = None
             b = self._block_of_seq(h[1])
             off = h[2]
             if b is None:
                 return None
         raw = p
+        p = r = None
         depth = len(chain)
         prev = None
-        while chain:
+        while chain:  # root first: each delta is read again (RAM: two versions)
+            at = chain.pop()
+            r = self._read_record(at >> 16, at & 0xFFFF)
             prev = raw
-            raw = delta.apply(raw, chain.pop())
+            raw = None if r is None else delta.apply(prev, r[1])
+            r = None
             if raw is None:
                 state[0] = True
                 return None
@@ -187,12 +192,14 @@ class Index:
                 return found[0], b, found[1]
         return None, state[0], 0
 
-    def _find_in(self, b, prefixes, offs, pre, oid, state):
-        """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``."""
+    def _find_in(self, b, prefixes, offs, pre, oid, state, packed=False):
+        """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``;
+        ``offs``: their offsets, ints, or (``packed``) a buffer of u16 LE."""
         i = prefixes.find(pre)
         while i >= 0:
             if i % 4 == 0:
-                off = offs[i // 4]
+                j = i // 4
+                off = (offs[2 * j] | (offs[2 * j + 1] << 8)) if packed else offs[j]
                 raw = self._try(b, off, oid, state)
                 if raw is not None:
                     return raw, off
@@ -200,20 +207,23 @@ class Index:
         return None
 
     def _summary(self, b):
-        """Return (prefixes, offsets) from block b's footer + SUM record, or None."""
+        """Return (prefixes, offsets as u16 LE bytes) from block b's footer + SUM
+        record, or None."""
         off = parse_header(self._read(b, self.foot, 12), MAGIC_FOOT)
         if off is None:
             return None
         r = self._read_record(b, off)
-        if r is None or r[0] != T_SUM:
+        if r is None or r[0] != T_SUM or len(r[1]) % 6:
             return None
-        return parse_summary(r[1])
+        p = r[1]
+        k = len(p) // 6
+        return bytes(p[:4 * k]), p[4 * k:]
 
     def _find_block(self, b, pre, oid, state):
         """Look ``oid`` up in sealed block ``b`` (its summary, or a scan without one)."""
         s = self._summary(b)
         if s is not None:
-            return self._find_in(b, s[0], s[1], pre, oid, state)
+            return self._find_in(b, s[0], s[1], pre, oid, state, True)
         buf = self._read(b, 0, self.B)
         for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
             if st == OK and typ == T_OBJ:

@@ -315,6 +315,10 @@ class Log:
         """Return T_BAD records for the blocks marked bad since the last batch."""
         return [(None, encode_record(T_BAD, struct.pack("<H", b))) for b in self._bad_new]
 
+    def _reserve(self):
+        """Free blocks kept back so that a compaction can always copy the live data."""
+        return max(self.live_blocks + 2, self.N // 2)
+
     def free_blocks(self):
         """Return the number of usable blocks not in the log."""
         n = 0
