@@ -19,7 +19,7 @@ from array import array
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
 from block_backend.layout import header_size
-from block_backend.log import NO_COUNT, Log
+from block_backend.log import Log
 from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_records  # noqa: F401
 from portable_core.storage import ObjectStore, RefStore, StorageError
 
@@ -128,18 +128,17 @@ class FlashStore(Log, Index):
         self._rev = None
         self._orphans = None  # seq of the first block holding flushed, uncommitted objects
         n = self.N
-        # per-block state, 12 bytes a block (docs/DESIGN.md "Block store", RAM)
-        self.erase_count = array("I", bytes(4 * n))  # NO_COUNT: header unreadable
+        # per-block state, 8 bytes a block (docs/DESIGN.md "Block store", RAM);
+        # erase counts stay on flash (erase headers)
         self.seq = array("I", bytes(4 * n))  # 0: not in the log
         self.order = array("H", bytes(2 * n))  # log blocks by seq: order[:nlog]
         self.nlog = 0
-        self.clean = bytearray(n)  # 1: erased with a valid erase header, unallocated
         self.bad = bytearray(n)  # 1: a program or erase failed there
         # miss filter: FB bytes per block when all blocks' filters fit filter_ram
         fb = self.B // 128
         self.FB = fb if fb >= 4 and n * fb <= filter_ram else 0
         self.filt = bytearray(n * self.FB)
-        self.filt_ok = bytearray(n)  # 1: block's filter holds all its object records
+        self.filt_ok = bytearray(n if self.FB else 0)  # 1: b's filter holds all its objects
         self._bad_new = []  # marked bad, not yet recorded on flash
         self.next_seq = 1
         self.live_blocks = 1
@@ -149,19 +148,14 @@ class FlashStore(Log, Index):
     def format(cls, device, keep=None, filter_ram=FILTER_RAM):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
         fs = cls(device, keep, filter_ram)
-        for b in range(fs.N):
-            fs._read_headers(b)
         # A block without a readable erase count (a new chip) is taken to be as
         # worn as the most worn known block: 0 on a new chip, so every block
         # starts equal (erasing one by one must not make later ones look older).
         base = fs._max_erase_count()
         for b in range(fs.N):
-            if fs.erase_count[b] == NO_COUNT:
-                fs.erase_count[b] = base
-        for b in range(fs.N):
-            fs._set_seq(b, 0)
+            c = fs._erase_count(b)
             try:
-                fs._erase(b)
+                fs._erase(b, base if c is None else c)
             except BadBlock:
                 pass
         fs._alloc_head()

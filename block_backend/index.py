@@ -65,9 +65,9 @@ class Index:
 
     def _filt_clear(self, b):
         """Forget block ``b``'s filter (erased or reallocated: lookups scan until rebuilt)."""
-        self.filt_ok[b] = 0
         if not self.FB:
             return
+        self.filt_ok[b] = 0
         base = b * self.FB
         f = self.filt
         for i in range(base, base + self.FB):

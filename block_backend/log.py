@@ -1,9 +1,10 @@
 """The log: blocks ordered by sequence number, mounting (recovery scan), appending
 batches of records, sealing blocks with a summary and footer.
 
-``Log`` is a mixin of ``FlashStore``; it owns the per-block state (``erase_count``,
-``seq``, ``order``, ``clean``: arrays of fixed size, allocated by ``FlashStore``),
-the head block's position and RAM index, and the refs replayed at mount.
+``Log`` is a mixin of ``FlashStore``; it owns the per-block state (``seq`` and
+``order``: arrays of fixed size, allocated by ``FlashStore``), the head block's
+position and RAM index, and the refs replayed at mount. Erase counts are not kept
+in RAM: they are read from the erase headers when a block is allocated or erased.
 """
 
 import hashlib
@@ -19,7 +20,6 @@ from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_
                                    rec_ok, scan_records)
 from portable_core.storage import StorageError
 
-NO_COUNT = 0xFFFFFFFF  # erase_count of a block whose erase header is unreadable
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
 
 
@@ -33,14 +33,21 @@ class Log:
         return buf
 
     def _read_headers(self, b):
-        """Read block ``b``'s erase and alloc headers into the RAM state; return them."""
+        """Read block ``b``'s erase and alloc headers, set its seq; return them."""
         hdr = self._read(b, 0, 2 * self.H)
         ec = parse_header(hdr, MAGIC_ERASE)
-        self.erase_count[b] = NO_COUNT if ec is None else ec
         sq = parse_header(memoryview(hdr)[self.H:], MAGIC_ALLOC)
         self._set_seq(b, sq or 0)
-        self.clean[b] = 1 if sq is None and ec is not None and all_ff(hdr, self.H, 2 * self.H) else 0
         return hdr, ec, sq
+
+    def _erase_count(self, b):
+        """Return block ``b``'s erase count from its erase header, None if unreadable."""
+        return parse_header(self._read(b, 0, 12), MAGIC_ERASE)
+
+    def erase_counts(self):
+        """Return every block's erase count, read from its erase header (None:
+        unreadable, e.g. a new chip or an interrupted erase)."""
+        return [self._erase_count(b) for b in range(self.N)]
 
     def _set_seq(self, b, sq):
         """Set block ``b``'s seq (0: not in the log) and keep ``order`` sorted by seq."""
@@ -74,10 +81,11 @@ class Log:
         self.nlog = n
 
     def _max_erase_count(self):
-        """Return the highest known erase count (0 when none is known)."""
+        """Return the highest readable erase count (0 when none is readable)."""
         top = 0
-        for c in self.erase_count:
-            if c != NO_COUNT and c > top:
+        for b in range(self.N):
+            c = self._erase_count(b)
+            if c is not None and c > top:
                 top = c
         return top
 
@@ -120,13 +128,16 @@ class Log:
         for b in order:
             self.dev.readblocks(b, buf, 0)
             end = self._region_end(b, buf)
-            pre = self._summary_prefixes(buf, end)
-            if pre is not None:
-                self._filt_add(b, pre)
-            else:
-                pre = bytearray()
+            need = False  # b's filter is built from its records (no valid summary)
+            if self.FB:
+                pre = self._summary_prefixes(buf, end)
+                if pre is not None:
+                    self._filt_add(b, pre)
+                else:
+                    pre = bytearray()
+                    need = True
             for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
-                if st == OK and (typ == T_OBJ or typ == T_DELTA) and not self.filt_ok[b]:
+                if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
                     if typ == T_OBJ:
                         pre += hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()[:4]
                     else:
@@ -167,7 +178,7 @@ class Log:
                         if self._keep_arg is None:
                             self.keep = keep or None
                     names = None
-            if not self.filt_ok[b]:
+            if need:
                 self._filt_add(b, pre)
             pre = None
         buf = None
@@ -271,23 +282,22 @@ class Log:
 
     # -- blocks --------------------------------------------------------------------
 
-    def _erase(self, b):
-        """Erase block ``b`` and write its erase header (erase count + 1); a failure
+    def _erase(self, b, ec=None):
+        """Erase block ``b`` and write its erase header: erase count ``ec`` (default:
+        read from its header; unreadable: the highest on the device) + 1. A failure
         marks ``b`` bad and raises BadBlock (its contents and log state are kept)."""
-        ec = self.erase_count[b]
-        if ec == NO_COUNT:
+        if ec is None:
+            ec = self._erase_count(b)
+        if ec is None:
             ec = self._max_erase_count()
         try:
             self.dev.ioctl(6, b)
         except OSError:
             self._mark_bad(b)
             raise BadBlock(b)
-        self.erase_count[b] = ec + 1
         self._set_seq(b, 0)
-        self.clean[b] = 0
         self._filt_clear(b)
         self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
-        self.clean[b] = 1
 
     def _prog(self, b, buf, off):
         """Program ``buf`` at (b, off) and read it back; an I/O error or a mismatch
@@ -333,21 +343,28 @@ class Log:
         while True:
             best = None
             bestc = None
-            top = self._max_erase_count()
+            clean = False
+            top = None
             for b in range(self.N):
                 if not self.seq[b] and not self.bad[b]:
-                    c = self.erase_count[b]
-                    c = top if c == NO_COUNT else c
+                    hdr = self._read(b, 0, 2 * self.H)
+                    c = parse_header(hdr, MAGIC_ERASE)
+                    known = c is not None
+                    if not known:
+                        if top is None:
+                            top = self._max_erase_count()
+                        c = top
                     if best is None or c < bestc:
                         best, bestc = b, c
+                        # erased, header written, never allocated: usable as is
+                        clean = known and all_ff(hdr, self.H, 2 * self.H)
             if best is None:
                 raise NoSpace()
             rec = encode_record(T_SEQ, struct.pack("<I", self.next_seq))
             rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
             try:
-                if not self.clean[best]:
-                    self._erase(best)
-                self.clean[best] = 0
+                if not clean:
+                    self._erase(best, bestc)
                 self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.H)
             except BadBlock:
                 continue

@@ -159,7 +159,7 @@ def test_compaction_with_retention_and_wear():
     assert fs2.keep == 2
     assert repo_of(fs2).main().get("k1") == 149
     assert fs2.fsck()["clean"]
-    counts = [c for c in fs2.erase_count if c]
+    counts = [c for c in fs2.erase_counts() if c]
     assert max(counts) <= 2 * (sum(counts) / len(counts)) + 1
 
 
