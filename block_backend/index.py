@@ -18,7 +18,7 @@ from portable_core.storage import StorageError
 CACHE_MAX = 16  # id -> address entries (3-byte id prefix -> block << 16 | offset)
 FILTER_K = 3
 FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
-PENDING_MAX = 2048
+PENDING_MAX = 512  # bytes of new objects kept in RAM before they are programmed
 MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_chain)
 
 
