@@ -32,15 +32,16 @@ initial fill, so only the changes are counted (workload: workloads/flash_churn.p
   steps, bench.common.min_heap) at which workloads/flash_heap.py completes: open
   a FlashStore kept in a file (``block_backend.fileflash.FileFlash``, so the
   flash is outside the heap; 1,000 keys on 64 blocks = 256 KiB, 10,000 keys on
-  512 blocks = 2 MiB), then 5 x (get, set = commit, get). The device file is
-  filled beforehand by workloads/flash_populate.py in a separate run (CPython,
-  not measured: all keys in one commit, ``keep=2``; filling 10,000 keys takes
-  minutes because every new object's existence check scans the block
-  summaries), cached in build/bench-cache under a hash of the sources that write
-  it, and copied afresh for each bisection run. The heap includes what
-  the frozen modules allocate at import (globals, classes) and FileFlash's
-  per-block counters (5 list slots per block) and erased-block pattern (4 KiB),
-  as a board would pay for its device object. ``gc.threshold(4096)`` as an agent.
+  512 blocks = 2 MiB; the store's default ``filter_ram``, so the 64-block store
+  has miss filters and the 512-block one reads summaries), then 5 x (get, set =
+  commit, get). The device file is filled beforehand by workloads/flash_populate.py
+  in a separate run (CPython, not measured: all keys in one commit, ``keep=2``),
+  cached in build/bench-cache under a hash of the sources that write it, and
+  copied afresh for each bisection run. The heap includes what the frozen
+  modules allocate at import (globals, classes, functions). The device is made
+  with ``counters=False``, so it costs what a board's native flash object costs
+  (a few hundred bytes), not the per-block counters of the emulation.
+  ``gc.threshold(4096)`` as an agent.
 
 The two 10,000-commit workloads run as parallel subprocesses while the other
 metrics are measured; the group takes a few minutes.
