@@ -24,6 +24,9 @@ from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_
 from portable_core.storage import ObjectStore, RefStore, StorageError
 
 
+PROG_SIZE = 16  # program unit when neither the device nor the caller gives one
+
+
 class FlashObjects(ObjectStore):
     """The ObjectStore of a FlashStore."""
 
@@ -94,15 +97,20 @@ class FlashStore(Log, Index):
     ``keep``: history retained by compaction, the last ``keep`` commits of each
     ref (None: all). ``filter_ram``: most bytes of RAM for the miss filters (one
     per block, ``block_size // 128`` bytes each); when they do not all fit, there
-    are none and lookups read the blocks' summaries. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
+    are none and lookups read the blocks' summaries. ``prog_size``: the program
+    unit, default the device's ``prog_size`` attribute, else ``PROG_SIZE`` (16;
+    MicroPython's native flash objects have no such attribute); a store must be
+    opened with the unit it was formatted with. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
     ``damage`` (list of strings found at mount), ``compactions``.
     """
 
-    def __init__(self, device, keep=None, filter_ram=FILTER_RAM):
+    def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
         self.dev = device
         self.B = device.ioctl(5, 0)
         self.N = device.ioctl(4, 0)
-        self.P = device.prog_size
+        if prog_size is None:
+            prog_size = getattr(device, "prog_size", PROG_SIZE)
+        self.P = prog_size
         self.H = header_size(self.P)
         self.data_start = 2 * self.H
         self.foot = self.B - self.H
@@ -145,9 +153,9 @@ class FlashStore(Log, Index):
         self._reset_head(None)
 
     @classmethod
-    def format(cls, device, keep=None, filter_ram=FILTER_RAM):
+    def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
-        fs = cls(device, keep, filter_ram)
+        fs = cls(device, keep, filter_ram, prog_size)
         # A block without a readable erase count (a new chip) is taken to be as
         # worn as the most worn known block: 0 on a new chip, so every block
         # starts equal (erasing one by one must not make later ones look older).
@@ -166,9 +174,9 @@ class FlashStore(Log, Index):
         return fs
 
     @classmethod
-    def open(cls, device, keep=None, filter_ram=FILTER_RAM):
+    def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
         """Mount the log on ``device``: find the last complete commit."""
-        fs = cls(device, keep, filter_ram)
+        fs = cls(device, keep, filter_ram, prog_size)
         fs._mount()
         return fs
 

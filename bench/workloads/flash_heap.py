@@ -1,6 +1,11 @@
 """Workload for the flash peak-heap bound: get/set/commit on a FlashStore of KEYS
-keys kept on a FileFlash device (the store lives in a file, not in the heap; the
-file was filled by flash_populate.py in an earlier run).
+keys kept in a device file (the store lives in a file, not in the heap; the file
+was filled by flash_populate.py in an earlier run).
+
+The device is ``FileBlocks`` below: MicroPython's block protocol over a file and
+nothing else, which is what a board's native flash object (``esp32.Partition``,
+``rp2.Flash``) offers, so the heap measured is Sprig's, not an emulator's (the
+NOR rules are checked by the tests, on ``FileFlash``/``RamFlash``).
 
 Run on the MicroPython unix port with Sprig frozen in:
     micropython-frozen -X heapsize=32k flash_heap.py PATH KEYS BLOCKS [trace]
@@ -16,9 +21,43 @@ import sys
 
 gc.threshold(4096)
 
-from block_backend.fileflash import FileFlash
 from block_backend.flashstore import FlashStore
 from portable_core.store import Repo
+
+
+class FileBlocks:
+    """The block protocol over a device file: readblocks, writeblocks, ioctl."""
+
+    def __init__(self, path, block_size, block_count):
+        self.f = open(path, "r+b")
+        self.bs = block_size
+        self.n = block_count
+
+    def readblocks(self, b, buf, off=0):
+        self.f.seek(b * self.bs + off)
+        self.f.readinto(buf)
+
+    def writeblocks(self, b, buf, off=0):
+        self.f.seek(b * self.bs + off)
+        self.f.write(buf)
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.n
+        if op == 5:
+            return self.bs
+        if op == 6:
+            self.f.seek(arg * self.bs)
+            ff = b"\xff" * 256
+            for _ in range(self.bs // 256):
+                self.f.write(ff)
+            return 0
+        if op == 3 or op == 2:
+            self.f.flush()
+        return 0
+
+    def close(self):
+        self.f.close()
 
 
 def main(path, keys, blocks, trace):
@@ -28,7 +67,7 @@ def main(path, keys, blocks, trace):
             print("heap", what, gc.mem_alloc())
 
     at("imports")
-    dev = FileFlash(path, 4096, blocks, 16, counters=False)
+    dev = FileBlocks(path, 4096, blocks)
     at("device")
     fs = FlashStore.open(dev)
     at("store opened")

@@ -163,6 +163,33 @@ def test_compaction_with_retention_and_wear():
     assert max(counts) <= 2 * (sum(counts) / len(counts)) + 1
 
 
+class NativeLike:
+    """Only the block protocol, like esp32.Partition or rp2.Flash: no prog_size."""
+
+    def __init__(self, dev):
+        self.dev = dev
+
+    def readblocks(self, b, buf, off=0):
+        self.dev.readblocks(b, buf, off)
+
+    def writeblocks(self, b, buf, off=0):
+        self.dev.writeblocks(b, buf, off)
+
+    def ioctl(self, op, arg):
+        return self.dev.ioctl(op, arg)
+
+
+def test_a_device_with_only_the_block_protocol_works():
+    dev = new_dev()
+    fs = FlashStore.format(NativeLike(dev))
+    assert fs.P == 16
+    repo_of(fs).main().set("a/b", "c")
+    f2 = FlashStore.open(NativeLike(dev))
+    assert repo_of(f2).main().get("a/b") == "c" and f2.fsck()["clean"]
+    f3 = FlashStore.open(dev)  # the same store through the full device
+    assert repo_of(f3).main().get("a/b") == "c"
+
+
 def test_fsck_reports_damage_and_repairs():
     dev = new_dev()
     fs = FlashStore.format(dev)
