@@ -206,8 +206,10 @@ def _copy(fs, root, depth):
                 stack.append((c, None, None))
 
 
-def _copy_orphans(fs, first_seq, start):
-    """Copy the objects flushed since ``first_seq`` that no ref records yet."""
+def _copy_orphans(fs, first, start):
+    """Copy the objects flushed since ``first`` (seq, offset) that no ref records
+    yet (only those: the rest of their blocks is reached from the refs)."""
+    first_seq, first_off = first
     for b in fs._log_order():
         s = fs.seq[b]
         if s < first_seq or s >= start:
@@ -215,6 +217,8 @@ def _copy_orphans(fs, first_seq, start):
         buf = fs._read(b, 0, fs.B)
         found = []
         for pos, typ, n, st in scan_records(buf, fs.data_start, fs._region_end(b, buf), fs.P):
+            if s == first_seq and pos < first_off:
+                continue
             if st == OK and (typ == T_OBJ or typ == T_DELTA):
                 oid = fs._record_id(b, pos, buf, typ, n)
                 if oid is not None:

@@ -134,7 +134,7 @@ class FlashStore(Log, Index):
         self._mat_base = None
         self._mat_info = None  # (depth, root block, root offset) of the last object read
         self._rev = None
-        self._orphans = None  # seq of the first block holding flushed, uncommitted objects
+        self._orphans = None  # (seq, offset) of the first flushed, uncommitted object
         n = self.N
         # per-block state, 8 bytes a block (docs/DESIGN.md "Block store", RAM);
         # erase counts stay on flash (erase headers)

@@ -309,7 +309,10 @@ class Index:
         if not self._pending:
             return
         if self._orphans is None:
-            self._orphans = self.next_seq - (0 if self.head_sealed else 1)
+            if self.head_sealed:
+                self._orphans = (self.next_seq, 0)
+            else:
+                self._orphans = (self.next_seq - 1, self.head_pos)
         self._write([])
 
     def iterate_objects(self):
