@@ -14,13 +14,14 @@ A failed or conflicted write changes nothing.
 Ref names: a branch ``b`` is the ref ``heads/b``.
 """
 
-from portable_core import history
 from portable_core.commit import read_commit, write_commit
 from portable_core.conflict import MISSING, MergeConflictError, is_conflict
-from portable_core.merge import MergePolicy
 from portable_core.objects import TAG_COMMIT, resolve_prefix, to_hex
-from portable_core.tree import Tree, merge_trees, observe, same_observation
-from portable_core.watch import Watchers
+from portable_core.tree import Tree
+
+# history, merge (MergePolicy, merge_trees) and watch are imported where they are
+# used: a device that only reads and writes never loads them (their functions and
+# classes would take heap, see docs/DESIGN.md "Memory").
 
 DEFAULT_BRANCH = "main"
 DEFAULT_RETRIES = 13
@@ -110,9 +111,26 @@ class Repo:
         self.refs = refs
         self.author = author
         self.clock = clock
-        self.merge_policy = merge_policy or MergePolicy()
+        if merge_policy:
+            self.merge_policy = merge_policy
         self.retries = retries
-        self.watchers = Watchers()
+
+    _watchers = None  # the Watchers, made by the first watch
+
+    def __getattr__(self, name):
+        # ``merge_policy`` (the default one) and ``watchers`` are made on first use
+        if name == "merge_policy":
+            from portable_core.merge import MergePolicy
+
+            self.merge_policy = MergePolicy()
+            return self.merge_policy
+        if name == "watchers":
+            if self._watchers is None:
+                from portable_core.watch import Watchers
+
+                self._watchers = Watchers()
+            return self._watchers
+        raise AttributeError(name)
 
     # -- branches -----------------------------------------------------------------
 
@@ -202,7 +220,8 @@ class Repo:
         return True
 
     def _notify(self, name, old, new):
-        self.watchers.notify(name, old, new, lambda: self.diff(old, new))
+        if self._watchers is not None:
+            self._watchers.notify(name, old, new, lambda: self.diff(old, new))
 
     # -- watches -------------------------------------------------------------------
 
@@ -219,6 +238,9 @@ class Repo:
     def _merge_base(self, ids, depth=0):
         """Return the Tree to use as the common ancestor of a merge of commits
         whose lowest common ancestors are ``ids`` (several: merged recursively)."""
+        from portable_core import history
+        from portable_core.tree import merge_trees
+
         if not ids:
             return Tree.empty()
         base = Tree.of_node(self.objects, read_commit(self.objects, ids[0]).tree)
@@ -236,6 +258,9 @@ class Repo:
     def merge_commits(self, a, b, max_depth=None):
         """Return the merged Tree of commits ``a`` and ``b``; MergeConflictError if
         some path conflicts."""
+        from portable_core import history
+        from portable_core.tree import merge_trees
+
         ids = history.lcas(self.objects, a, b, max_depth)
         base = self._merge_base(ids)
         ta = Tree.of_node(self.objects, read_commit(self.objects, a).tree)
@@ -257,6 +282,8 @@ class Transaction:
         self.writes = {}
 
     def _seen(self, path):
+        from portable_core.tree import observe
+
         key = _path_text(path)
         if key not in self.reads and key not in self.writes:
             self.reads[key] = observe(self.base, key)
@@ -395,6 +422,8 @@ class Branch:
         """If the value at ``path`` is ``test`` (MISSING: absent), store ``set``
         (MISSING: remove) in a new commit and return the head id; otherwise raise
         TestFailed carrying what was found."""
+        from portable_core.tree import same_observation
+
 
         def update(tree):
             found = tree.find(path)
@@ -428,6 +457,8 @@ class Branch:
         of the snapshot, the newest head and the transaction's tree; a conflict
         raises MergeConflictError). Returns ``(fn's result, head id)``.
         """
+        from portable_core.tree import merge_trees, observe, same_observation
+
         if strategy not in ("set", "test_and_set", "merge"):
             raise ValueError("strategy must be set, test_and_set or merge, not %r" % strategy)
         repo = self.repo
@@ -493,6 +524,8 @@ class Branch:
         does not descend from the head, ("max_depth_reached") if proving it would
         need more than ``max_depth`` steps.
         """
+        from portable_core import history
+
         cid = self.repo.resolve(commit)
         head = self.head()
         if head == cid:
@@ -519,6 +552,8 @@ class Branch:
         """Merge ``commit`` into this branch: fast-forward when possible, else a merge
         commit with both parents. MergeConflictError (nothing changes) on conflict.
         Returns the new head id."""
+        from portable_core import history
+
         repo = self.repo
         cid = repo.resolve(commit)
         for _ in range(repo.retries + 1):
@@ -553,14 +588,20 @@ class Branch:
 
     def log(self, depth=None, path=None):
         """Yield the commits of this branch's history, newest first (see history.log)."""
+        from portable_core import history
+
         return history.log(self.repo.objects, self.head(), depth, path)
 
     def last_modified(self, path, n=1):
         """Return the ids of the (up to ``n``) commits that last changed ``path``."""
+        from portable_core import history
+
         return history.last_modified(self.repo.objects, self.head(), path, n)
 
     def lcas(self, other, max_depth=None, n=None):
         """Return the lowest common ancestors of this head and ``other`` (a commit)."""
+        from portable_core import history
+
         return history.lcas(self.repo.objects, self.head(), self.repo.resolve(other), max_depth, n)
 
     # -- watches ---------------------------------------------------------------------
