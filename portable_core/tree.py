@@ -33,6 +33,7 @@ from portable_core.node import (
     lookup,
     node_id,
     read_contents,
+    slot_at,
 )
 from portable_core.objects import decode_object, to_hex
 
@@ -389,7 +390,7 @@ def _children(node, src):
     out = []
     if isinstance(node, Inner):
         for slot in node.slots:
-            if slot is not None and not isinstance(slot, bytes):
+            if slot is not None and not isinstance(slot, (bytes, int)):  # a node
                 out.append((slot, src))
     else:
         for e in node.entries:
@@ -438,7 +439,8 @@ def _write_node(node, src, objects, stats):
     ids = None
     if isinstance(node, Inner):
         if src is not objects:
-            for slot in node.slots:
+            for i in range(len(node.slots)):
+                slot = slot_at(node, i)
                 if isinstance(slot, bytes):
                     _copy(src, objects, slot, stats)
     else:

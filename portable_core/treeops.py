@@ -96,7 +96,7 @@ def _node_children(oid, raw):
     except (ValueError, TypeError, IndexError) as exc:
         raise TreeError("malformed node %s: %s" % (to_hex(oid), exc))
     if isinstance(node, Inner):
-        return [slot for slot in node.slots if slot is not None]
+        return [slot for slot in node.slots if slot is not None]  # parse_node: ids
     return [e[2] for e in node.entries]
 
 
