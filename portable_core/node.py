@@ -33,7 +33,12 @@ the directory's unloaded children.
 
 import hashlib
 
-from portable_core.compat import const
+from portable_core.cbor import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, CBORError
+from portable_core.cbor import _decode_text as decode_text
+from portable_core.cbor import _Decoder as Decoder
+from portable_core.cbor import _head as cbor_head
+from portable_core.cbor import _utf8_strict as utf8_strict
+from portable_core.compat import IS_MICROPYTHON, const
 from portable_core.objects import (
     TAG_CONTENTS,
     TAG_NODE,
@@ -127,15 +132,29 @@ class Flat:
 
 class Inner:
     """An inner node at ``depth``: ``count`` entries below, ``slots`` a list of 32
-    children (None, a 32-byte id or a node)."""
+    children (None, a 32-byte id or a node; read them with ``slot_at``).
 
-    def __init__(self, depth, count, slots):
+    A node loaded from a store keeps its raw bytes (``raw``) and its children's ids
+    stay there: an unloaded child is the offset (an int) of its id in ``raw``. That
+    is one buffer instead of 32 bytes objects, half the RAM; nodes edited from it
+    share it."""
+
+    def __init__(self, depth, count, slots, raw=None):
         self.depth = depth
         self.count = count
         self.slots = slots
+        self.raw = raw
         self._id = None
         self._stored = None
         self._base = None
+
+
+def slot_at(node, i):
+    """Return child ``i`` of Inner ``node``: None, a 32-byte id or a node."""
+    slot = node.slots[i]
+    if type(slot) is int:
+        return bytes(node.raw[slot : slot + 32])
+    return slot
 
 
 EMPTY = Flat([])
@@ -177,26 +196,81 @@ def same_entry(a, b):
 def encode_node(node, ids=None):
     """Return the raw bytes of ``node``, computing the ids of in-memory children
     (for a flat node, ``ids`` may give the entries' ids, in order)."""
-    if isinstance(node, Inner):
-        children = []
-        slots = node.slots
-        for i in range(BUCKETS):
-            if slots[i] is not None:
-                children.append([i, slot_id(slots[i])])
-        return encode_object(TAG_NODE, [FORMAT_INNER, node.depth, node.count, children])
-    entries = node.entries
-    if ids is None:
-        items = [[e[0], e[1], entry_id(e)] for e in entries]
-    else:
-        items = [[entries[i][0], entries[i][1], ids[i]] for i in range(len(entries))]
-    return encode_object(TAG_NODE, [FORMAT_FLAT, items])
+    return b"".join(_pieces(node, ids))
 
 
 def node_id(node):
-    """Return the id of ``node``, computed once."""
+    """Return the id of ``node``, computed once (hashed piece by piece: the raw
+    bytes are never built)."""
     if node._id is None:
-        node._id = hashlib.sha256(encode_node(node)).digest()
+        h = hashlib.sha256()
+        for piece in _pieces(node, None):
+            h.update(piece)
+        node._id = h.digest()
     return node._id
+
+
+# Canonical CBOR pieces of node objects (docs/SPEC.md "Trees"): node bytes are
+# written straight from the node, without building the body value cbor.encode
+# would take (a list per entry). The tuples are constants: no heap on MicroPython.
+_FLAT_HEAD = b"\x54\x82\x00"  # tag "T", array(2), format 0
+_INNER_HEAD = b"\x54\x84\x01"  # tag "T", array(4), format 1
+_KIND_ID = (b"\x00\x58\x20", b"\x01\x58\x20")  # an entry's kind, then its id's head
+# an entry's array(3) and the head of its name, for names of 0..23 bytes
+_ENTRY_HEADS = (
+    b"\x83\x60", b"\x83\x61", b"\x83\x62", b"\x83\x63", b"\x83\x64", b"\x83\x65",
+    b"\x83\x66", b"\x83\x67", b"\x83\x68", b"\x83\x69", b"\x83\x6a", b"\x83\x6b",
+    b"\x83\x6c", b"\x83\x6d", b"\x83\x6e", b"\x83\x6f", b"\x83\x70", b"\x83\x71",
+    b"\x83\x72", b"\x83\x73", b"\x83\x74", b"\x83\x75", b"\x83\x76", b"\x83\x77",
+)
+# an inner child's array(2), its bucket and the head of its id, per bucket
+_CHILD_HEADS = (
+    b"\x82\x00\x58\x20", b"\x82\x01\x58\x20", b"\x82\x02\x58\x20", b"\x82\x03\x58\x20",
+    b"\x82\x04\x58\x20", b"\x82\x05\x58\x20", b"\x82\x06\x58\x20", b"\x82\x07\x58\x20",
+    b"\x82\x08\x58\x20", b"\x82\x09\x58\x20", b"\x82\x0a\x58\x20", b"\x82\x0b\x58\x20",
+    b"\x82\x0c\x58\x20", b"\x82\x0d\x58\x20", b"\x82\x0e\x58\x20", b"\x82\x0f\x58\x20",
+    b"\x82\x10\x58\x20", b"\x82\x11\x58\x20", b"\x82\x12\x58\x20", b"\x82\x13\x58\x20",
+    b"\x82\x14\x58\x20", b"\x82\x15\x58\x20", b"\x82\x16\x58\x20", b"\x82\x17\x58\x20",
+    b"\x82\x18\x18\x58\x20", b"\x82\x18\x19\x58\x20", b"\x82\x18\x1a\x58\x20",
+    b"\x82\x18\x1b\x58\x20", b"\x82\x18\x1c\x58\x20", b"\x82\x18\x1d\x58\x20",
+    b"\x82\x18\x1e\x58\x20", b"\x82\x18\x1f\x58\x20",
+)
+
+
+def _pieces(node, ids):
+    # yield the raw bytes of ``node`` in pieces, tag byte first
+    if isinstance(node, Inner):
+        yield _INNER_HEAD
+        yield cbor_head(0, node.depth)
+        yield cbor_head(0, node.count)
+        slots = node.slots
+        n = 0
+        for slot in slots:
+            if slot is not None:
+                n += 1
+        yield cbor_head(4, n)
+        for i in range(BUCKETS):
+            if slots[i] is not None:
+                yield _CHILD_HEADS[i]
+                yield slot_id(slot_at(node, i))
+        return
+    entries = node.entries
+    yield _FLAT_HEAD
+    yield cbor_head(4, len(entries))
+    for k in range(len(entries)):
+        e = entries[k]
+        name = e[0].encode("utf-8")
+        n = len(name)
+        if n != len(e[0]) and IS_MICROPYTHON and not utf8_strict(name):
+            raise CBORError("text string is not valid Unicode (lone surrogate?)")
+        if n < 24:
+            yield _ENTRY_HEADS[n]
+        else:
+            yield b"\x83"
+            yield cbor_head(3, n)
+        yield name
+        yield _KIND_ID[e[1]]
+        yield entry_id(e) if ids is None else ids[k]
 
 
 def is_empty(node):
@@ -259,6 +333,77 @@ def parse_node(body, depth=0):
     raise ValueError("unknown node format")
 
 
+def _parse_raw(raw, depth):
+    # the node held in ``raw`` (its raw object bytes) at ``depth``, read straight
+    # from the bytes: no body value is built, and an inner node's child ids stay in
+    # ``raw``. None when ``raw`` is anything but a canonical, well-formed node
+    # (``load`` then decodes it the general way, which names the fault).
+    if len(raw) < 2 or raw[0] != TAG_NODE:
+        return None
+    dec = Decoder(memoryview(raw), DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE)
+    buf = dec.buf
+    dec.pos = 1
+    try:
+        n = buf[1]  # array(2): a flat node, array(4): an inner node
+        dec.pos = 2
+        major, _, fmt = dec.head()
+        if major != 0:
+            return None
+        major, _, k = dec.head()
+        if n == 0x82 and fmt == FORMAT_FLAT and major == 4 and k <= MAX_ENTRIES:
+            entries = []
+            prev = None
+            for _ in range(k):
+                if buf[dec.pos] != 0x83:  # array(3)
+                    return None
+                start = dec.pos = dec.pos + 1
+                major, _, size = dec.head()
+                if major != 3:
+                    return None
+                name = check_step(decode_text(dec.take(size), start))
+                major, _, kind = dec.head()
+                if major != 0 or kind > KIND_NODE or (prev is not None and name <= prev):
+                    return None
+                entries.append((name, kind, _take_id(dec)))
+                prev = name
+            node = Flat(entries)
+        elif n == 0x84 and fmt == FORMAT_INNER and major == 0 and k == depth <= MAX_DEPTH:
+            major, _, count = dec.head()
+            if major != 0 or count <= MAX_ENTRIES:
+                return None
+            major, _, k = dec.head()
+            if major != 4 or not 0 < k <= BUCKETS:
+                return None
+            slots = [None] * BUCKETS
+            prev = -1
+            for _ in range(k):
+                if buf[dec.pos] != 0x82:  # array(2)
+                    return None
+                dec.pos += 1
+                major, _, i = dec.head()
+                if major != 0 or i <= prev or i >= BUCKETS:
+                    return None
+                slots[i] = dec.pos + 2  # the offset of the id in ``raw``
+                _take_id(dec, False)
+                prev = i
+            node = Inner(depth, count, slots, raw)
+        else:
+            return None
+    except (ValueError, IndexError):  # CBORError is a ValueError
+        return None
+    return node if dec.pos == dec.end else None
+
+
+def _take_id(dec, copy=True):
+    # the 32-byte id (a byte string) at ``dec``'s position, as bytes if ``copy``
+    buf = dec.buf
+    pos = dec.pos
+    if buf[pos] != 0x58 or buf[pos + 1] != 32 or dec.end - pos < 34:
+        raise ValueError("not an id")
+    dec.pos = pos + 34
+    return bytes(buf[pos + 2 : pos + 34]) if copy else None
+
+
 def _read_body(store, oid, tag, what, a_what):
     # the body of object ``oid`` of type ``tag`` from ``store``; TreeError naming
     # the id if it is missing, malformed or of another type
@@ -277,11 +422,16 @@ def _read_body(store, oid, tag, what, a_what):
 def load(store, nid, depth=0):
     """Read, decode and check node ``nid`` from ``store`` (expected at ``depth``);
     raise TreeError naming the id if it is missing, not a node or malformed."""
-    body = _read_body(store, nid, TAG_NODE, "node", "a node")
-    try:
-        node = parse_node(body, depth)
-    except ValueError as exc:
-        raise TreeError("malformed node %s: %s" % (to_hex(nid), exc))
+    raw = store.get(nid) if store is not None else None
+    if raw is not None and type(raw) is not bytes:
+        raw = bytes(raw)  # an inner node keeps it: never a buffer someone reuses
+    node = None if raw is None else _parse_raw(raw, depth)
+    if node is None:  # not a well-formed node: decode it again to say why
+        body = _read_body(store, nid, TAG_NODE, "node", "a node")
+        try:
+            node = parse_node(body, depth)
+        except ValueError as exc:
+            raise TreeError("malformed node %s: %s" % (to_hex(nid), exc))
     node._id = nid
     node._stored = store
     node._base = nid
@@ -307,7 +457,7 @@ def lookup(store, node, name):
     """Return the entry ``(name, kind, ref)`` of ``name`` in the directory whose top
     node is ``node``, or None. Loads one node per level."""
     while isinstance(node, Inner):
-        slot = node.slots[bucket(name, node.depth)]
+        slot = slot_at(node, bucket(name, node.depth))
         if slot is None:
             return None
         node = resolve(store, slot, node.depth + 1)
@@ -362,13 +512,14 @@ def insert(store, node, entry, depth=0):
     name = entry[0]
     if isinstance(node, Inner):
         i = bucket(name, depth)
-        child = resolve(store, node.slots[i], depth + 1)
+        child = resolve(store, slot_at(node, i), depth + 1)
         new_child, added = insert(store, child, entry, depth + 1)
         if new_child is child:
             return node, False
         slots = list(node.slots)
         slots[i] = new_child
-        return _derived(Inner(depth, node.count + (1 if added else 0), slots), node), added
+        new = Inner(depth, node.count + (1 if added else 0), slots, node.raw)
+        return _derived(new, node), added
     entries = node.entries
     k = _position(entries, name)
     if k < len(entries) and entries[k][0] == name:
@@ -397,15 +548,16 @@ def delete(store, node, name, depth=0):
         i = bucket(name, depth)
         if node.slots[i] is None:
             return node, False
-        child = resolve(store, node.slots[i], depth + 1)
+        child = resolve(store, slot_at(node, i), depth + 1)
         new_child, removed = delete(store, child, name, depth + 1)
         if not removed:
             return node, False
         slots = list(node.slots)
         slots[i] = None if is_empty(new_child) else new_child
-        if node.count - 1 <= MAX_ENTRIES:
-            return Flat(_gather(store, slots, depth + 1)), True
-        return _derived(Inner(depth, node.count - 1, slots), node), True
+        new = Inner(depth, node.count - 1, slots, node.raw)
+        if new.count <= MAX_ENTRIES:
+            return Flat(_gather(store, new)), True
+        return _derived(new, node), True
     entries = node.entries
     k = _position(entries, name)
     if k < len(entries) and entries[k][0] == name:
@@ -415,10 +567,12 @@ def delete(store, node, name, depth=0):
     return node, False
 
 
-def _gather(store, slots, depth):
-    # entries of the children in ``slots`` (at ``depth``), sorted
+def _gather(store, node):
+    # entries of the children of Inner ``node``, sorted
     out = []
-    for slot in slots:
+    depth = node.depth + 1
+    for i in range(BUCKETS):
+        slot = slot_at(node, i)
         if slot is not None:
             child = resolve(store, slot, depth)
             if isinstance(child, Inner):
@@ -437,7 +591,8 @@ def _fill(store, node, out, k, project):
     # put the entries below Inner ``node`` into ``out`` from index ``k`` (appending
     # past its end), each through ``project`` if given; return the next index
     depth = node.depth + 1
-    for slot in node.slots:
+    for i in range(BUCKETS):
+        slot = slot_at(node, i)
         if slot is None:
             continue
         child = resolve(store, slot, depth)
@@ -488,7 +643,7 @@ def delta(sx, x, sy, y, depth, out):
     ny = resolve(sy, y, depth)
     if isinstance(nx, Inner) and isinstance(ny, Inner):
         for i in range(BUCKETS):
-            delta(sx, nx.slots[i], sy, ny.slots[i], depth + 1, out)
+            delta(sx, slot_at(nx, i), sy, slot_at(ny, i), depth + 1, out)
         return
     ex = all_entries(sx, nx, depth)
     ey = all_entries(sy, ny, depth)

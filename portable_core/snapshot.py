@@ -13,7 +13,6 @@ first mismatch; it changes no ref (the caller decides what to do with the heads)
 """
 
 from portable_core import cbor
-from portable_core.history import walk
 from portable_core.objects import TAG_COMMIT, TAG_CONTENTS, TAG_NODE, decode_object, to_hex
 from portable_core.storage import object_id
 
@@ -64,6 +63,8 @@ def export_objects(objects, heads, depth=None, min=None, full=True):
     commit ids whose ancestors are left out (the commits themselves are included);
     ``full``: include trees and contents (False: commits only).
     """
+    from portable_core.history import walk  # here: references() alone needs no trees
+
     stop = set(min or [])
     seen = set()
     # Commits are visited highest first, so every child of a commit comes before
