@@ -19,7 +19,7 @@ class CountingObjects(MemObjectStore):
         MemObjectStore.__init__(self)
         self.new_bytes = 0
 
-    def add(self, raw, base=None):
+    def add(self, raw, base=None, base_raw=None):
         oid_known = len(self)
         oid = MemObjectStore.add(self, raw, base)
         if len(self) != oid_known:

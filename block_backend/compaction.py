@@ -65,7 +65,7 @@ def _compact_once(fs):
     try:
         for name in sorted(fs._refs):
             _copy(fs, fs._refs[name], fs.keep)
-        for oid, raw, _ in fs._pending:
+        for oid, raw, _, _ in fs._pending:
             for c in references(raw):
                 _copy(fs, c, fs.keep)
         if fs._orphans is not None:
@@ -145,7 +145,7 @@ def _reverse_delta(fs, oid, raw, newer):
     if runs is None:
         return None
     p = delta.encode(oid, fs.seq[found[1]], found[2], m[1] + 1, len(raw), runs)
-    if delta.apply(m[0], p) != raw:
+    if not delta.rebuilds(m[0], p, raw):
         return None
     return encode_record(T_DELTA, p)
 

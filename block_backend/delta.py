@@ -121,3 +121,41 @@ def apply(base, p):
         return None
     mo[w:] = mb[pos:]
     return out
+
+
+def rebuilds(base, p, want):
+    """Return True when T_DELTA payload ``p`` applied to ``base`` gives exactly
+    ``want``, compared run by run (nothing of ``want``'s size is allocated)."""
+    if len(p) < 13 or struct.unpack_from("<H", p, 11)[0] != len(want):
+        return False
+    w = 0
+    pos = 0
+    q = 13
+    end = len(p)
+    lb = len(base)
+    while q < end:
+        if q + RUN_HDR > end:
+            return False
+        off, dlen, ilen = struct.unpack_from("<HHH", p, q)
+        q += RUN_HDR
+        if off < pos or off + dlen > lb or q + ilen > end:
+            return False
+        if not _same(base, pos, want, w, off - pos) or not _same(p, q, want, w + off - pos, ilen):
+            return False
+        w += off - pos + ilen
+        q += ilen
+        pos = off + dlen
+    return w + lb - pos == len(want) and _same(base, pos, want, w, lb - pos)
+
+
+def _same(a, i, b, j, n):
+    """Return True when ``a[i:i + n] == b[j:j + n]`` (compared 32 bytes at a time)."""
+    if j + n > len(b) or i + n > len(a):
+        return False
+    k = 0
+    while k < n:
+        m = min(32, n - k)
+        if a[i + k:i + k + m] != b[j + k:j + k + m]:
+            return False
+        k += m
+    return True

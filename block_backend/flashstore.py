@@ -33,9 +33,9 @@ class FlashObjects(ObjectStore):
     def __init__(self, fs):
         self.fs = fs
 
-    def add(self, raw, base=None):
-        """Store ``raw``; return its id (``base``: see ObjectStore.add)."""
-        return self.fs.add_object(raw, base)
+    def add(self, raw, base=None, base_raw=None):
+        """Store ``raw``; return its id (``base``, ``base_raw``: see ObjectStore.add)."""
+        return self.fs.add_object(raw, base, base_raw)
 
     def get(self, oid):
         """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged)."""
@@ -128,9 +128,9 @@ class FlashStore(Log, Index):
         self.compactions = 0
         self.compaction_lost = 0  # objects a compaction could not read (fsck repair)
         self._compacting = False
-        self._pending = []  # (oid, raw)
+        self._pending = []  # (oid, raw, base id or None, base raw or None)
         self._pending_bytes = 0
-        self._cache = {}
+        self._cache = {}  # id -> block << 16 | offset of its verified record (index.py)
         self._mat_base = None
         self._mat_info = None  # (depth, root block, root offset) of the last object read
         self._rev = None

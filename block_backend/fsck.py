@@ -41,7 +41,7 @@ def fsck(fs, repair=False):
                 if typ == T_OBJ or typ == T_DELTA:
                     rep["objects"] += 1
                     if typ == T_OBJ:
-                        prefixes += hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()[:4]
+                        prefixes += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
                     else:
                         prefixes += bytes(buf[pos + 4:pos + 8])
                     offs.append(pos)

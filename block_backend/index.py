@@ -8,14 +8,15 @@ objects.
 
 import binascii
 import hashlib
+import struct
 
 from block_backend import delta
 from block_backend.layout import MAGIC_FOOT, parse_header
-from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, encode_record,
+from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, crc32, encode_record,
                                    header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
 
-CACHE_MAX = 16  # id -> address entries (3-byte id prefix -> block << 16 | offset)
+CACHE_MAX = 8  # id -> address of its verified record (block << 16 | offset)
 FILTER_K = 3
 FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
 PENDING_MAX = 512  # bytes of new objects kept in RAM before they are programmed
@@ -26,15 +27,19 @@ class Index:
     """Mixin: find, read, add and iterate objects."""
 
     def _read_record(self, b, off):
-        """Return (typ, payload) of the valid record at (b, off), or None when damaged."""
-        hdr = self._read(b, off, 4)
-        n = header_ok(hdr + b"\x00" * 4, 0, 8 + 0xFFFF)
+        """Return (typ, payload: a bytearray of exactly its length) of the valid
+        record at (b, off), or None when damaged."""
+        if off + 8 > self.B:
+            return None
+        hdr = self._read(b, off, 8)
+        n = header_ok(hdr, 0, 8 + 0xFFFF)
         if n < 0 or off + 8 + n > self.B:
             return None
-        rec = self._read(b, off, 8 + n)
-        if not rec_ok(rec, 0, n):
+        p = self._read(b, off + 4, n)
+        crc = self._read(b, off + 4 + n, 4)
+        if crc32(p, crc32(memoryview(hdr)[:4])) != struct.unpack("<I", crc)[0]:
             return None
-        return rec[0], memoryview(rec)[4:4 + n]
+        return hdr[0], p
 
     # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
 
@@ -143,7 +148,7 @@ class Index:
             self._mat_base = prev  # compaction may store prev as a delta of raw
         prev = None
         self._mat_info = (depth, b, off)
-        return bytes(raw), depth, b, off
+        return raw, depth, b, off
 
     def _try(self, b, off, oid, state):
         """Return the raw bytes of ``oid`` if the record at (b, off) holds it, else None
@@ -161,11 +166,10 @@ class Index:
         """Return ``(raw, block, offset)`` of object ``oid`` or ``(None, corrupt_seen, 0)``."""
         state = [False]
         pre = bytes(oid[:4])
-        for o, raw, _ in self._pending:
+        for o, raw, _, _ in self._pending:
             if o == oid:
                 return raw, None, 0
-        key = (pre[0] << 16) | (pre[1] << 8) | pre[2]
-        hit = self._cache.get(key)
+        hit = self._cache.get(oid)
         if hit is not None:
             b = hit >> 16
             if self.seq[b] >= max(min_seq, 1):
@@ -186,11 +190,19 @@ class Index:
             else:
                 found = self._find_block(b, pre, oid, state)
             if found is not None:
-                if len(self._cache) >= CACHE_MAX:
-                    self._cache.clear()
-                self._cache[key] = (b << 16) | found[1]
+                self._remember(oid, b, found[1])
                 return found[0], b, found[1]
         return None, state[0], 0
+
+    def _remember(self, oid, b, off):
+        """Cache the address of ``oid``'s record (just verified); one entry is
+        dropped when the cache is full. Cleared when blocks are erased."""
+        cache = self._cache
+        if len(cache) >= CACHE_MAX:
+            for k in cache:
+                break
+            del cache[k]
+        cache[bytes(oid)] = (b << 16) | off
 
     def _find_in(self, b, prefixes, offs, pre, oid, state, packed=False):
         """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``;
@@ -245,7 +257,7 @@ class Index:
         oid = bytes(oid)
         raw, b, _ = self._find(oid)
         if raw is not None:
-            return raw
+            return raw if type(raw) is bytes else bytes(raw)
         if b or self.lost:
             raise StorageError("object %s is damaged on flash" % binascii.hexlify(oid).decode())
         return None
@@ -254,28 +266,69 @@ class Index:
         """Return True when ``oid`` is stored (and readable)."""
         return self._find(bytes(oid))[0] is not None
 
-    def add_object(self, raw, base=None):
+    def add_object(self, raw, base=None, base_raw=None):
         """Buffer ``raw`` unless stored; return its id. ``base``: the id of a stored
-        object ``raw`` was edited from (then a delta may be stored). The batch is
-        flushed when large."""
+        object ``raw`` was edited from (then a delta may be stored); ``base_raw``:
+        its bytes, when the caller holds them (then they are not read again). The
+        batch is flushed when large."""
         raw = bytes(raw)
         oid = hashlib.sha256(raw).digest()
         if self._find(oid)[0] is None:
-            self._pending.append((oid, raw, None if base is None else bytes(base)))
+            if base is not None:
+                base = bytes(base)
+            self._pending.append((oid, raw, base, base_raw))
             self._pending_bytes += len(raw) + 8
             if self._pending_bytes > PENDING_MAX:
                 self._flush_objects()
         return oid
 
-    def _object_record(self, oid, raw, base):
+    def _object_record(self, oid, raw, base, base_raw=None):
         """Return the record storing ``raw``: a delta against ``base`` (or its chain's
         root when the chain is ``max_chain`` deep) when that is smaller, else full."""
         p = None
         if base is not None and base != oid and len(raw) >= 40:
-            p = self._delta_payload(oid, raw, base)
+            if base_raw is not None:
+                p = self._delta_on_known(oid, raw, base, base_raw)
+            if p is None:
+                p = self._delta_payload(oid, raw, base)
         if p is None:
             return encode_record(T_OBJ, raw)
         return encode_record(T_DELTA, p)
+
+    def _delta_on_known(self, oid, raw, base, base_raw):
+        """Return a T_DELTA payload of ``raw`` against ``base`` whose bytes the caller
+        gave (``base_raw``, checked against the id) when the cache knows where its
+        verified record is and its chain is not full; else None. Nothing is read
+        but the record's depth."""
+        loc = self._cache.get(base)
+        if loc is None:
+            return None
+        b = loc >> 16
+        off = loc & 0xFFFF
+        if not self.seq[b] or hashlib.sha256(base_raw).digest() != base:
+            return None
+        hdr = self._read(b, off, 15)
+        if hdr[0] == T_OBJ:
+            depth = 0
+        elif hdr[0] == T_DELTA:
+            depth = hdr[14]  # payload: prefix 4, base seq 4, base offset 2, depth 1
+        else:
+            return None
+        if depth >= self.max_chain:
+            return None
+        return self._delta_against(oid, raw, base_raw, b, off, depth)
+
+    def _delta_against(self, oid, raw, braw, bb, boff, depth):
+        """Return the T_DELTA payload of ``raw`` against ``braw`` (the object of the
+        record at (bb, boff), chain depth ``depth``), or None when not smaller."""
+        runs = delta.diff(braw, raw, len(raw) - 13 - 8)
+        if runs is None:
+            return None
+        p = delta.encode(oid, self.seq[bb], boff, depth + 1, len(raw), runs)
+        runs = None
+        if not delta.rebuilds(braw, p, raw):
+            return None
+        return p
 
     def _delta_payload(self, oid, raw, base):
         """Return a T_DELTA payload of ``raw`` against stored ``base``, or None."""
@@ -292,17 +345,10 @@ class Index:
             r = self._read_record(rb, roff)
             if r is None:
                 return None
-            braw = bytes(r[1])
+            braw = r[1]
             depth = 0
             bb, boff = rb, roff
-        runs = delta.diff(braw, raw, len(raw) - 13 - 8)
-        if runs is None:
-            return None
-        p = delta.encode(oid, self.seq[bb], boff, depth + 1, len(raw), runs)
-        runs = None
-        if delta.apply(braw, p) != raw:
-            return None
-        return p
+        return self._delta_against(oid, raw, braw, bb, boff, depth)
 
     def _flush_objects(self):
         """Program the pending objects as an uncommitted batch (tracked as orphans)."""
@@ -317,7 +363,7 @@ class Index:
 
     def iterate_objects(self):
         """Yield every valid object id once (a block at a time; duplicates skipped)."""
-        for oid, raw, _ in list(self._pending):
+        for oid, raw, _, _ in list(self._pending):
             yield oid
         for b in self._log_order():
             buf = self._read(b, 0, self.B)
@@ -334,7 +380,7 @@ class Index:
         """Return the id of the valid object record at (b, pos) (image ``buf``), or
         None when a delta cannot be rebuilt."""
         if typ == T_OBJ:
-            return hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()
+            return hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
         m = self._materialize(b, pos, [False])
         if m is None:
             return None

@@ -139,7 +139,7 @@ class Log:
             for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
                 if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
                     if typ == T_OBJ:
-                        pre += hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()[:4]
+                        pre += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
                     else:
                         pre += bytes(buf[pos + 4:pos + 8])
                 if st == DAMAGED:
@@ -181,9 +181,8 @@ class Log:
             if need:
                 self._filt_add(b, pre)
             pre = None
-        buf = None
         order = None
-        self._mount_head(self.order[self.nlog - 1])
+        self._mount_head(self.order[self.nlog - 1], buf)
 
     def _unplaced(self, b, buf):
         """Block ``b`` holds records but its place in the log is unknown: its objects
@@ -236,9 +235,10 @@ class Log:
         self.head_offs = array("H")
         self.head_sealed = b is None
 
-    def _mount_head(self, b):
-        """Index the newest block ``b``; seal it after a torn or damaged tail."""
-        buf = self._read(b, 0, self.B)
+    def _mount_head(self, b, buf):
+        """Index the newest block ``b`` (``buf``: a block-sized buffer to read it
+        into); seal it after a torn or damaged tail."""
+        self.dev.readblocks(b, buf, 0)
         self._reset_head(b)
         if self._parse_foot(buf) is not None:
             self.head_sealed = True
@@ -252,7 +252,7 @@ class Log:
                     dirty = True
                     break
                 if typ == T_OBJ:
-                    oid = hashlib.sha256(bytes(buf[pos + 4:pos + 4 + n])).digest()
+                    oid = hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
                     self.head_prefix += oid[:4]
                     self.head_offs.append(pos)
                 elif typ == T_DELTA:
@@ -470,15 +470,15 @@ class Log:
         record built when it is programmed), then ``tail``."""
         for b in self._bad_new:
             yield None, encode_record(T_BAD, struct.pack("<H", b))
-        for oid, raw, base in self._pending:
-            yield oid, self._object_record(oid, raw, base)
+        for oid, raw, base, base_raw in self._pending:
+            yield oid, self._object_record(oid, raw, base, base_raw)
         for r in tail:
             yield r
 
     def _write(self, tail):
         """Program the pending objects and the records ``tail`` as one batch; compact
         first when free blocks run low (DeviceFull when that does not help)."""
-        total = sum(len(raw) + 8 for oid, raw, base in self._pending)
+        total = sum(len(p[1]) + 8 for p in self._pending)
         total += sum(len(r) for o, r in tail)
         usable = self.foot - self.data_start - summary_size(8, self.P)
         need = total // usable + 2

@@ -56,8 +56,8 @@ class DirObjectStore(ObjectStore):
     def _path(self, hexid):
         return "%s/%s/%s" % (self.root, hexid[:2], hexid[2:])
 
-    def add(self, raw, base=None):
-        """Store ``raw``; return its id (``base`` is ignored: files hold objects whole)."""
+    def add(self, raw, base=None, base_raw=None):
+        """Store ``raw``; return its id (the hints are ignored: files hold objects whole)."""
         oid = object_id(raw)
         hexid = to_hex(oid)
         path = self._path(hexid)

@@ -22,12 +22,14 @@ class StorageError(Exception):
 class ObjectStore:
     """Interface: content-addressed, immutable objects. Subclasses override every method."""
 
-    def add(self, raw, base=None):
+    def add(self, raw, base=None, base_raw=None):
         """Store ``raw`` (bytes) and return its id (``sha256(raw)``, 32 bytes).
 
         ``base``, when given, is the id of a stored object that ``raw`` was edited
         from (a tree node's previous version): a hint that lets a backend keep
-        ``raw`` as a small delta against it. Backends may ignore it.
+        ``raw`` as a small delta against it. ``base_raw``, when given, is that
+        object's bytes, which the caller still holds (a backend need not read them
+        again; it checks them against ``base``). Backends may ignore both.
         """
         raise NotImplementedError
 
@@ -87,8 +89,8 @@ class MemObjectStore(ObjectStore):
     def __init__(self):
         self._objects = {}
 
-    def add(self, raw, base=None):
-        """Store ``raw`` and return its id (``base`` is ignored: RAM holds objects whole)."""
+    def add(self, raw, base=None, base_raw=None):
+        """Store ``raw`` and return its id (the hints are ignored: RAM holds objects whole)."""
         raw = bytes(raw)
         oid = object_id(raw)
         if oid not in self._objects:

@@ -370,12 +370,14 @@ def _walk(tree, prefix):
 # -- writing ---------------------------------------------------------------
 
 
-def _put(objects, raw, oid, stats, base=None):
+def _put(objects, raw, oid, stats, base=None, base_raw=None):
     if not objects.mem(oid):
         if base is None or base == oid:
             objects.add(bytes(raw))
-        else:
+        elif base_raw is None:
             objects.add(bytes(raw), base)
+        else:
+            objects.add(bytes(raw), base, base_raw)
         stats[0] += len(raw)
         stats[1] += 1
 
@@ -465,7 +467,9 @@ def _write_node(node, src, objects, stats):
     ids = None
     if node._id is None:
         node._id = _sha(raw)
-    _put(objects, raw, node._id, stats, node._base)
+    # an inner node edited from a stored one shares that node's bytes: the base's
+    base_raw = node.raw if isinstance(node, Inner) and node._base is not None else None
+    _put(objects, raw, node._id, stats, node._base, base_raw)
     if node is not EMPTY:  # the shared empty node keeps no store alive
         node._stored = objects
 

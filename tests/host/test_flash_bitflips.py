@@ -42,8 +42,8 @@ class Recording:
         self.inner = inner
         self.seen = seen
 
-    def add(self, raw, base=None):
-        oid = self.inner.add(raw, base)
+    def add(self, raw, base=None, base_raw=None):
+        oid = self.inner.add(raw, base, base_raw)
         self.seen[bytes(oid)] = bytes(raw)
         return oid
 

@@ -59,6 +59,13 @@ def test_diff_apply_round_trip():
         runs = delta.diff(base, new, 10000)
         p = delta.encode(hashlib.sha256(new).digest(), 7, 96, 1, len(new), runs)
         assert delta.apply(base, p) == new
+        assert delta.rebuilds(base, p, new) and delta.rebuilds(bytearray(base), p, new)
+        if new:
+            wrong = bytearray(new)
+            wrong[len(new) // 2] ^= 1
+            assert not delta.rebuilds(base, p, wrong)
+            assert not delta.rebuilds(base, p, new[:-1]) and not delta.rebuilds(base, p, new + b"!")
+        assert not delta.rebuilds(base[:-1], p, new) or delta.apply(base[:-1], p) == new
         h = delta.parse_head(p)
         assert h[1] == 7 and h[2] == 96 and h[3] == 1 and h[4] == len(new)
     # two separate small edits give two small runs

@@ -2,7 +2,7 @@
 from (ObjectStore.add's ``base``), so a flash backend can store a small delta."""
 
 from portable_core.objects import TAG_NODE
-from portable_core.storage import MemObjectStore
+from portable_core.storage import MemObjectStore, object_id
 from portable_core.tree import Tree
 
 
@@ -10,11 +10,16 @@ class HintRecorder(MemObjectStore):
     def __init__(self):
         MemObjectStore.__init__(self)
         self.hints = []
+        self.with_raw = 0
 
-    def add(self, raw, base=None):
+    def add(self, raw, base=None, base_raw=None):
         oid = MemObjectStore.add(self, raw, base)
         if raw[0] == TAG_NODE:
             self.hints.append((oid, base))
+            # the bytes given with a hint are the hinted object's
+            assert base_raw is None or (base is not None and object_id(base_raw) == base)
+            if base_raw is not None:
+                self.with_raw += 1
         return oid
 
 
@@ -44,6 +49,8 @@ def test_one_key_change_names_every_replaced_node():
         assert base is not None and base in before and base != oid
     # the bases are the nodes on the old path: the old root among them
     assert t.hash() in [base for _, base in nodes]
+    # the edited inner node ("cfg", 40 entries) comes with its old bytes
+    assert store.with_raw >= 1
 
 
 def test_hint_survives_several_edits_before_a_write():

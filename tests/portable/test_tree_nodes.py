@@ -25,7 +25,7 @@ class CountingStore(MemObjectStore):
         self.gets += 1
         return MemObjectStore.get(self, oid)
 
-    def add(self, raw, base=None):
+    def add(self, raw, base=None, base_raw=None):
         if not self.mem(object_id(raw)):
             self.added += len(raw)
         return MemObjectStore.add(self, raw, base)
