@@ -11,6 +11,7 @@ import struct
 from block_backend import delta
 from block_backend.errors import BadBlock, DeviceFull, NoSpace
 from block_backend.index import PENDING_MAX
+from block_backend.log import S_BAD
 from block_backend.records import (OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
                                    encode_record, scan_records)
 from portable_core.objects import TAG_COMMIT, TAG_CONTENTS
@@ -39,8 +40,8 @@ def _drop_new_region(fs):
     fs._cbuf = []
     fs._rev = None
     fs._compacting = False
-    for b in range(fs.N):
-        if fs.seq[b] and fs.seq[b] >= fs._start_seq and not fs.bad[b]:
+    for b in fs._log_order():
+        if fs.seq_of(b) >= fs._start_seq and not fs.state[b] & S_BAD:
             try:
                 fs._erase(b)
             except BadBlock:
@@ -70,7 +71,7 @@ def _compact_once(fs):
                 _copy(fs, c, fs.keep)
         if fs._orphans is not None:
             _copy_orphans(fs, fs._orphans, start)
-        live = sum(1 for s in fs.seq if s >= start) + 1
+        live = sum(1 for i in range(fs.nlog) if fs.oseq[i] >= start) + 1
         recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
         names = sorted(fs._refs)
         for name in names:
@@ -88,7 +89,7 @@ def _compact_once(fs):
     fs._orphans = None
     fs._rev = None
     fs.dev.ioctl(3, 0)
-    old = [b for b in fs._log_order() if fs.seq[b] < start]
+    old = [fs.order[i] for i in range(fs.nlog) if fs.oseq[i] < start]
     fs._bad_new = []
     for b in old:
         try:
@@ -144,7 +145,7 @@ def _reverse_delta(fs, oid, raw, newer):
     runs = delta.diff(m[0], raw, len(raw) - 21)
     if runs is None:
         return None
-    p = delta.encode(oid, fs.seq[found[1]], found[2], m[1] + 1, len(raw), runs)
+    p = delta.encode(oid, fs.seq_of(found[1]), found[2], m[1] + 1, len(raw), runs)
     if not delta.rebuilds(m[0], p, raw):
         return None
     return encode_record(T_DELTA, p)
@@ -211,7 +212,7 @@ def _copy_orphans(fs, first, start):
     yet (only those: the rest of their blocks is reached from the refs)."""
     first_seq, first_off = first
     for b in fs._log_order():
-        s = fs.seq[b]
+        s = fs.seq_of(b)
         if s < first_seq or s >= start:
             continue
         buf = fs._read(b, 0, fs.B)

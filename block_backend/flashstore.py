@@ -136,12 +136,12 @@ class FlashStore(Log, Index):
         self._rev = None
         self._orphans = None  # (seq, offset) of the first flushed, uncommitted object
         n = self.N
-        # per-block state, 8 bytes a block (docs/DESIGN.md "Block store", RAM);
-        # erase counts stay on flash (erase headers)
-        self.seq = array("I", bytes(4 * n))  # 0: not in the log
-        self.order = array("H", bytes(2 * n))  # log blocks by seq: order[:nlog]
+        # block state (docs/DESIGN.md "Block store", RAM): one byte a block, plus
+        # 6 bytes a block of the log; erase counts stay on flash (erase headers)
+        self.state = bytearray(n)  # S_BAD | S_LOG bits (log.py)
+        self.order = array("H")  # the log's blocks by seq: order[:nlog]
+        self.oseq = array("I")  # their seqs
         self.nlog = 0
-        self.bad = bytearray(n)  # 1: a program or erase failed there
         # miss filter: FB bytes per block when all blocks' filters fit filter_ram
         fb = self.B // 128
         self.FB = fb if fb >= 4 and n * fb <= filter_ram else 0

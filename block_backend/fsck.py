@@ -9,6 +9,7 @@ import binascii
 import hashlib
 
 from block_backend.errors import BadBlock
+from block_backend.log import S_BAD
 from block_backend.layout import MAGIC_ALLOC, MAGIC_ERASE, parse_header, parse_summary
 from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
                                    scan_records)
@@ -49,7 +50,7 @@ def fsck(fs, repair=False):
                 rep["torn"] += 1
             else:
                 _fsck_note(fs, rep, "block %d offset %d: damaged record" % (b, pos))
-        if not fs.bad[b]:
+        if not fs.state[b] & S_BAD:
             _fsck_seal(fs, rep, b, buf, end, prefixes, offs)
         buf = None
     wipe = _fsck_headers(fs, rep)
@@ -61,7 +62,7 @@ def fsck(fs, repair=False):
     rep["clean"] = not rep["damaged"] and rep["missing"] == 0 and not fs.refs_damaged
     if repair and not rep["clean"] and not fs.refs_damaged:
         for b in wipe:
-            if not fs.seq[b]:
+            if not fs.seq_of(b):
                 try:
                     fs._erase(b)
                 except BadBlock:
@@ -85,18 +86,18 @@ def _fsck_headers(fs, rep):
     block erased before its header was written; a free block)."""
     wipe = []
     for b in range(fs.N):
-        if fs.bad[b]:
+        if fs.state[b] & S_BAD:
             continue
         hdr = fs._read(b, 0, 2 * fs.H)
         if parse_header(hdr, MAGIC_ERASE) is None and not all_ff(hdr, 0, fs.H):
             _fsck_note(fs, rep, "block %d: erase header damaged" % b)
-            if not fs.seq[b]:
+            if not fs.seq_of(b):
                 wipe.append(b)
         if parse_header(memoryview(hdr)[fs.H:], MAGIC_ALLOC) is None and not all_ff(hdr, fs.H, 2 * fs.H):
-            if not fs.seq[b] and b not in fs.unplaced:
+            if not fs.seq_of(b) and b not in fs.unplaced:
                 _fsck_note(fs, rep, "block %d: alloc header damaged (free block)" % b)
                 wipe.append(b)
-            elif fs.seq[b]:
+            elif fs.seq_of(b):
                 known = "block %d: alloc header" % b
                 if not [d for d in rep["damaged"] if d.startswith(known)]:
                     _fsck_note(fs, rep, known + " damaged")

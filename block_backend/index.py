@@ -92,15 +92,14 @@ class Index:
 
     def _block_of_seq(self, seq):
         """Return the block whose alloc header carries ``seq``, or None (erased)."""
-        seqs = self.seq
-        order = self.order
+        oseq = self.oseq
         lo = 0
         hi = self.nlog
         while lo < hi:
             mid = (lo + hi) // 2
-            s = seqs[order[mid]]
+            s = oseq[mid]
             if s == seq:
-                return order[mid]
+                return self.order[mid]
             if s < seq:
                 lo = mid + 1
             else:
@@ -172,16 +171,16 @@ class Index:
         hit = self._cache.get(oid)
         if hit is not None:
             b = hit >> 16
-            if self.seq[b] >= max(min_seq, 1):
+            if self.seq_of(b) >= max(min_seq, 1):
                 raw = self._try(b, hit & 0xFFFF, oid, state)
                 if raw is not None:
                     return raw, b, hit & 0xFFFF
         order = self.order
-        seqs = self.seq
+        oseq = self.oseq
         fpos = self._filt_pos(pre)
         for i in range(self.nlog - 1, -1, -1):
             b = order[i]
-            if seqs[b] < min_seq:
+            if oseq[i] < min_seq:
                 break
             if b == self.head and not self.head_sealed:
                 found = self._find_in(b, self.head_prefix, self.head_offs, pre, oid, state)
@@ -305,7 +304,7 @@ class Index:
             return None
         b = loc >> 16
         off = loc & 0xFFFF
-        if not self.seq[b] or hashlib.sha256(base_raw).digest() != base:
+        if not self.seq_of(b) or hashlib.sha256(base_raw).digest() != base:
             return None
         hdr = self._read(b, off, 15)
         if hdr[0] == T_OBJ:
@@ -324,7 +323,7 @@ class Index:
         runs = delta.diff(braw, raw, len(raw) - 13 - 8)
         if runs is None:
             return None
-        p = delta.encode(oid, self.seq[bb], boff, depth + 1, len(raw), runs)
+        p = delta.encode(oid, self.seq_of(bb), boff, depth + 1, len(raw), runs)
         runs = None
         if not delta.rebuilds(braw, p, raw):
             return None

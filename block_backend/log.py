@@ -21,6 +21,8 @@ from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_
 from portable_core.storage import StorageError
 
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
+S_BAD = 1  # state bits of a block: a program or erase failed there
+S_LOG = 2  # in the log (its seq is in ``oseq``)
 
 
 class Log:
@@ -49,35 +51,56 @@ class Log:
         unreadable, e.g. a new chip or an interrupted erase)."""
         return [self._erase_count(b) for b in range(self.N)]
 
-    def _set_seq(self, b, sq):
-        """Set block ``b``'s seq (0: not in the log) and keep ``order`` sorted by seq."""
-        seq = self.seq
+    def _log_index(self, b):
+        """Return the position of block ``b`` in ``order``, or -1 (not in the log)."""
+        if not self.state[b] & S_LOG:
+            return -1
         order = self.order
+        for i in range(self.nlog):
+            if order[i] == b:
+                return i
+        return -1
+
+    def seq_of(self, b):
+        """Return block ``b``'s seq, 0 when it is not in the log."""
+        i = self._log_index(b)
+        return 0 if i < 0 else self.oseq[i]
+
+    def _set_seq(self, b, sq):
+        """Set block ``b``'s seq (0: take it out of the log); ``order``/``oseq`` stay
+        sorted by seq (they grow to the longest log seen, never shrink)."""
+        order = self.order
+        oseq = self.oseq
         n = self.nlog
-        if seq[b]:
-            i = 0
-            while order[i] != b:
-                i += 1
+        i = self._log_index(b)
+        if i >= 0:
             n -= 1
             while i < n:
                 order[i] = order[i + 1]
+                oseq[i] = oseq[i + 1]
                 i += 1
-        seq[b] = sq
+            self.state[b] &= ~S_LOG
         if sq:
+            if n == len(order):
+                order.append(0)
+                oseq.append(0)
             lo = 0
             hi = n
             while lo < hi:
                 mid = (lo + hi) // 2
-                if seq[order[mid]] <= sq:
+                if oseq[mid] <= sq:
                     lo = mid + 1
                 else:
                     hi = mid
             i = n
             while i > lo:
                 order[i] = order[i - 1]
+                oseq[i] = oseq[i - 1]
                 i -= 1
             order[lo] = b
+            oseq[lo] = sq
             n += 1
+            self.state[b] |= S_LOG
         self.nlog = n
 
     def _max_erase_count(self):
@@ -122,7 +145,7 @@ class Log:
         if not self.nlog:
             raise NotFormatted("no Sprig log on this device")
         order = self._log_order()
-        self.next_seq = self.seq[order[-1]] + 1
+        self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
         buf = bytearray(self.B)
         for b in order:
@@ -163,7 +186,7 @@ class Log:
                     if names is not None:
                         names.append(name)
                 elif typ == T_BAD:
-                    self.bad[buf[p] | (buf[p + 1] << 8)] = 1
+                    self.state[buf[p] | (buf[p + 1] << 8)] |= S_BAD
                 elif typ == T_SNAP_BEGIN:
                     names = []
                 elif typ == T_SNAP_END:
@@ -313,13 +336,13 @@ class Log:
 
     def _mark_bad(self, b):
         """Remember block ``b`` as bad (recorded on flash by the next batch)."""
-        if not self.bad[b]:
-            self.bad[b] = 1
+        if not self.state[b] & S_BAD:
+            self.state[b] |= S_BAD
             self._bad_new.append(b)
 
     def bad_blocks(self):
         """Return the sorted list of blocks known to be bad."""
-        return [b for b in range(self.N) if self.bad[b]]
+        return [b for b in range(self.N) if self.state[b] & S_BAD]
 
     def _bad_records(self):
         """Return T_BAD records for the blocks marked bad since the last batch."""
@@ -333,7 +356,7 @@ class Log:
         """Return the number of usable blocks not in the log."""
         n = 0
         for b in range(self.N):
-            if not self.seq[b] and not self.bad[b]:
+            if not self.state[b]:
                 n += 1
         return n
 
@@ -346,7 +369,7 @@ class Log:
             clean = False
             top = None
             for b in range(self.N):
-                if not self.seq[b] and not self.bad[b]:
+                if not self.state[b]:  # neither bad nor in the log
                     hdr = self._read(b, 0, 2 * self.H)
                     c = parse_header(hdr, MAGIC_ERASE)
                     known = c is not None

@@ -96,7 +96,7 @@ def test_bad_blocks_survive_reopen_and_compaction():
     rep = check_all(ff, acked, [3, 7])
     assert rep["bad_blocks"] == [3, 7]
     # the retired blocks are never allocated again
-    assert fs.seq[3] == 0 and fs.seq[7] == 0
+    assert fs.seq_of(3) == 0 and fs.seq_of(7) == 0
 
 
 def test_worn_out_device_ends_in_device_full():

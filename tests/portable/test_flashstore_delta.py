@@ -145,7 +145,7 @@ def max_chain(fs, min_seq=0):
         buf = None
         for pos in offs:
             m = fs._materialize(b, pos, [False])
-            assert m is not None and fs.seq[m[2]] >= min_seq
+            assert m is not None and fs.seq_of(m[2]) >= min_seq
             deepest = max(deepest, m[1])
         gc.collect()
     return deepest
