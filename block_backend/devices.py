@@ -187,8 +187,9 @@ class NorFlash:
         self._raw_write(addr, data)
 
     def snapshot(self):
-        """Return a copy of the whole contents (``bytes``, ``size`` long)."""
-        return bytes(self.read_raw(0, self.size))
+        """Return a copy of the whole contents (a ``bytearray``, ``size`` long: one
+        allocation, no second copy)."""
+        return self.read_raw(0, self.size)
 
     def restore(self, image):
         """Replace the whole contents with ``image`` (from ``snapshot``)."""

@@ -130,7 +130,7 @@ class FlashStore(Log, Index):
         self._compacting = False
         self._pending = []  # (oid, raw, base id or None, base raw or None)
         self._pending_bytes = 0
-        self._cache = {}  # id -> block << 16 | offset of its verified record (index.py)
+        self._cache = []  # (id, block << 16 | offset of its verified record), index.py
         self._mat_base = None
         self._mat_info = None  # (depth, root block, root offset) of the last object read
         self._rev = None

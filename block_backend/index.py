@@ -168,12 +168,13 @@ class Index:
         for o, raw, _, _ in self._pending:
             if o == oid:
                 return raw, None, 0
-        hit = self._cache.get(oid)
+        hit = self._cached(oid)
         if hit is not None:
             b = hit >> 16
             if self.seq_of(b) >= max(min_seq, 1):
                 raw = self._try(b, hit & 0xFFFF, oid, state)
                 if raw is not None:
+                    self._remember(oid, b, hit & 0xFFFF)  # most recent again
                     return raw, b, hit & 0xFFFF
         order = self.order
         oseq = self.oseq
@@ -193,15 +194,25 @@ class Index:
                 return found[0], b, found[1]
         return None, state[0], 0
 
+    def _cached(self, oid):
+        """Return the cached address (block << 16 | offset) of ``oid``, or None."""
+        for k, loc in self._cache:
+            if k == oid:
+                return loc
+        return None
+
     def _remember(self, oid, b, off):
-        """Cache the address of ``oid``'s record (just verified); one entry is
-        dropped when the cache is full. Cleared when blocks are erased."""
+        """Cache the address of ``oid``'s record (just verified), most recent last;
+        the least recently remembered entry goes when the cache is full. Cleared
+        when blocks are erased."""
         cache = self._cache
-        if len(cache) >= CACHE_MAX:
-            for k in cache:
+        for i in range(len(cache)):
+            if cache[i][0] == oid:
+                del cache[i]
                 break
-            del cache[k]
-        cache[bytes(oid)] = (b << 16) | off
+        if len(cache) >= CACHE_MAX:
+            del cache[0]
+        cache.append((bytes(oid), (b << 16) | off))
 
     def _find_in(self, b, prefixes, offs, pre, oid, state, packed=False):
         """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``;
@@ -290,6 +301,8 @@ class Index:
                 p = self._delta_on_known(oid, raw, base, base_raw)
             if p is None:
                 p = self._delta_payload(oid, raw, base)
+            elif not p:
+                p = None
         if p is None:
             return encode_record(T_OBJ, raw)
         return encode_record(T_DELTA, p)
@@ -299,7 +312,7 @@ class Index:
         gave (``base_raw``, checked against the id) when the cache knows where its
         verified record is and its chain is not full; else None. Nothing is read
         but the record's depth."""
-        loc = self._cache.get(base)
+        loc = self._cached(base)
         if loc is None:
             return None
         b = loc >> 16
@@ -315,7 +328,8 @@ class Index:
             return None
         if depth >= self.max_chain:
             return None
-        return self._delta_against(oid, raw, base_raw, b, off, depth)
+        p = self._delta_against(oid, raw, base_raw, b, off, depth)
+        return b"" if p is None else p  # b"": known, but a full record is smaller
 
     def _delta_against(self, oid, raw, braw, bb, boff, depth):
         """Return the T_DELTA payload of ``raw`` against ``braw`` (the object of the

@@ -203,7 +203,7 @@ def test_snapshot_restore_and_image():
     dev = _dev()
     dev.writeblocks(1, b"\xa5" * 64, 64)
     snap = dev.snapshot()
-    assert isinstance(snap, bytes) and len(snap) == BS * BC
+    assert isinstance(snap, bytearray) and len(snap) == BS * BC
     dev.erase(1)
     dev.writeblocks(9, b"\x00" * PS, 0)
     dev.restore(snap)
