@@ -28,6 +28,7 @@ from portable_core.node import (
     contents_entry,
     delete,
     encode_node,
+    entry_at,
     insert,
     load,
     lookup,
@@ -111,7 +112,7 @@ class Tree:
         root = self._root
         if isinstance(root, bytes):
             return root == EMPTY_ID
-        return isinstance(root, Flat) and not root.entries
+        return isinstance(root, Flat) and not root.items
 
     def hash(self):
         """Return the id the root node has (or would have) once written: 32 bytes.
@@ -395,10 +396,11 @@ def _children(node, src):
             if slot is not None and not isinstance(slot, (bytes, int)):  # a node
                 out.append((slot, src))
     else:
-        for e in node.entries:
-            ref = e[2]
-            if isinstance(ref, Tree) and not isinstance(ref._root, bytes):
-                out.append((ref._root, ref._store))
+        for e in node.items:  # a subtree in memory is never an offset in raw
+            if type(e) is not int:
+                ref = e[2]
+                if isinstance(ref, Tree) and not isinstance(ref._root, bytes):
+                    out.append((ref._root, ref._store))
     return out
 
 
@@ -447,8 +449,14 @@ def _write_node(node, src, objects, stats):
                     _copy(src, objects, slot, stats)
     else:
         ids = []
-        for e in node.entries:
-            ref = e[2]
+        items = node.items
+        for k in range(len(items)):
+            if type(items[k]) is int:  # an entry as stored: its id is in raw
+                if src is not objects:
+                    _copy(src, objects, entry_at(node, k)[2], stats)
+                ids.append(None)
+                continue
+            ref = items[k][2]
             if isinstance(ref, bytearray):  # contents held in RAM
                 oid = _sha(ref)
                 _put(objects, ref, oid, stats)
@@ -467,8 +475,8 @@ def _write_node(node, src, objects, stats):
     ids = None
     if node._id is None:
         node._id = _sha(raw)
-    # an inner node edited from a stored one shares that node's bytes: the base's
-    base_raw = node.raw if isinstance(node, Inner) and node._base is not None else None
+    # a node edited from a stored one shares that node's bytes: the base's
+    base_raw = node.raw if node._base is not None else None
     _put(objects, raw, node._id, stats, node._base, base_raw)
     if node is not EMPTY:  # the shared empty node keeps no store alive
         node._stored = objects
