@@ -158,8 +158,9 @@ class Repo:
 
     def make_commit(self, tree, parents, message, author=None):
         """Write ``tree`` (a Tree) and a commit over it with ``parents`` (Commits);
-        return the Commit. Does not move any head."""
-        tree_id = tree.write(self.objects)
+        return the Commit. Does not move any head. The tree's written nodes are
+        released (``Tree.write``): it stays valid, reading them back if needed."""
+        tree_id = tree.write(self.objects, True)
         return write_commit(self.objects, tree_id, parents, author or self.author,
                             message or "", self._date(parents))
 

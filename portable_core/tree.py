@@ -16,6 +16,7 @@ ordered by their tuple of steps.
 
 from portable_core.conflict import MISSING
 from portable_core.node import (
+    BUCKETS,
     EMPTY,
     EMPTY_ID,
     KIND_CONTENTS,
@@ -314,14 +315,16 @@ class Tree:
         _diff(self, other, "", out)
         return out
 
-    def write(self, objects):
+    def write(self, objects, release=False):
         """Store every object of this tree that ``objects`` lacks and return the root
         node id. Only in-memory nodes and contents are encoded; subtrees already
         known to be in ``objects`` are skipped (objects referenced from another store
         are copied). Sets ``last_write_bytes`` / ``last_write_objects`` to what was
-        new."""
+        new. With ``release``, in-memory nodes of a tree read from ``objects`` are
+        dropped once written (their parents refer to them by id, read back when
+        needed): less RAM while writing a tree that is not used afterwards."""
         stats = [0, 0]
-        oid = _write_tree(self, objects, stats)
+        oid = _write_tree(self, objects, stats, release)
         self.last_write_bytes = stats[0]
         self.last_write_objects = stats[1]
         return oid
@@ -421,7 +424,7 @@ def _post_order(node, src, done):
                 stack.append((child[0], child[1], False))
 
 
-def _write_tree(tree, objects, stats):
+def _write_tree(tree, objects, stats, release=False):
     root = tree._root
     if isinstance(root, bytes):
         if tree._store is not objects:
@@ -433,13 +436,15 @@ def _write_tree(tree, objects, stats):
 
     for node, src in _post_order(root, tree._store, done):
         if not done(node):  # a node shared by two parents comes twice
-            _write_node(node, src, objects, stats)
+            _write_node(node, src, objects, stats, release)
     return node_id(root)
 
 
-def _write_node(node, src, objects, stats):
+def _write_node(node, src, objects, stats, release=False):
     # store ``node``, its contents and what it refers to in another store; its
-    # in-memory children are already written
+    # in-memory children are already written (``release``: drop them)
+    if release and src is objects:
+        _forget_children(node, objects)
     ids = None
     if isinstance(node, Inner):
         if src is not objects:
@@ -480,6 +485,27 @@ def _write_node(node, src, objects, stats):
     _put(objects, raw, node._id, stats, node._base, base_raw)
     if node is not EMPTY:  # the shared empty node keeps no store alive
         node._stored = objects
+
+
+def _forget_children(node, objects):
+    # refer to the children of ``node`` already written to ``objects`` (which
+    # ``node`` reads its lazy children from) by id: the same node, and the RAM of
+    # those children (their kept raw bytes) is free while ``node`` is written
+    if isinstance(node, Inner):
+        slots = node.slots
+        for i in range(BUCKETS):
+            child = slots[i]
+            if child is not None and type(child) is not int and not isinstance(child, bytes):
+                if child._stored is objects:
+                    slots[i] = child._id
+        return
+    items = node.items
+    for k in range(len(items)):
+        e = items[k]
+        if type(e) is not int and isinstance(e[2], Tree):
+            root = e[2]._root
+            if not isinstance(root, bytes) and root._stored is objects:
+                items[k] = (e[0], e[1], root._id)
 
 
 def _copy(src, dst, oid, stats):

@@ -308,3 +308,17 @@ def test_loaded_flat_node_reads_entries_from_its_bytes():
     assert len(big.slots) == MAX_ENTRIES
     names = Tree(s, big).list()
     assert len(names) == 33 and names[0] == ("n00", "contents")
+
+
+def test_write_with_release_drops_the_written_spine():
+    s = CountingStore()
+    t = build(keys(100))
+    root = Tree.of_node(s, t.write(s))
+    t2 = root.add("k5", "new").add(("d", "x"), 1)
+    oid = t2.hash()
+    assert t2.write(s, True) == oid
+    node = t2._root
+    # the root's in-memory children were replaced by their ids
+    assert all(slot is None or isinstance(slot, (bytes, int)) for slot in node.slots)
+    assert t2.hash() == oid and t2.get("k5") == "new" and t2.get("d/x") == 1
+    assert t2.get("k6") == 1
