@@ -14,7 +14,7 @@ CBOR null). Paths in results (walk, diff, conflicts) are ``"/"``-joined strings,
 ordered by their tuple of steps.
 """
 
-from portable_core.conflict import MISSING
+from portable_core.missing import MISSING
 from portable_core.node import (
     BUCKETS,
     EMPTY,
