@@ -4,18 +4,7 @@
 different from ``None`` (a stored CBOR null).
 """
 
-
-class _Missing:
-    """The type of ``MISSING``: one instance, false in a boolean context."""
-
-    def __repr__(self):
-        return "MISSING"
-
-    def __bool__(self):
-        return False
-
-
-MISSING = _Missing()
+from portable_core.missing import MISSING, _Missing  # noqa: F401 (re-exported)
 
 
 class Conflict:

@@ -25,8 +25,11 @@ the 32-byte id (``bytes``) of a stored object, or for contents held in RAM the
 contents object's raw bytes as a ``bytearray`` (never mutated nor handed out; its
 id is computed when needed), or for a subtree a ``Tree`` (portable_core.tree).
 Plain tuples, no per-entry objects or cached ids: an in-memory entry costs about
-100 bytes on the device. Nodes are immutable: every edit
-returns new nodes along the path and shares the rest.
+100 bytes on the device. A node read from a store keeps its raw bytes instead: an
+entry or child not edited since is the offset (an int) of its encoding in them,
+decoded only when asked for (``entry_at``, ``slot_at``), and written back as the
+same bytes. Nodes are immutable: every edit returns new nodes along the path and
+shares the rest.
 Functions that may need to load a child take ``store``: the ObjectStore that holds
 the directory's unloaded children.
 """
@@ -121,13 +124,59 @@ def contents_entry(name, value):
 
 
 class Flat:
-    """A flat node: ``entries`` is the sorted list of ``(name, kind, ref)``."""
+    """A flat node: ``items`` are its entries, sorted by name (read them with
+    ``entry_at``, ``name_at``; ``entries`` builds the list of them all).
 
-    def __init__(self, entries):
-        self.entries = entries
+    A node loaded from a store keeps its raw bytes (``raw``) and its entries stay
+    there: an entry as stored is the offset (an int) of its encoding in ``raw``,
+    any other entry is a tuple ``(name, kind, ref)``. That is the raw bytes and
+    a small int per entry instead of a tuple, name and id each (a third of the RAM);
+    nodes edited from it share ``raw`` and keep the offsets of the entries they
+    did not change."""
+
+    def __init__(self, items, raw=None):
+        self.items = items
+        self.raw = raw
         self._id = None  # memoized id
         self._stored = None  # an ObjectStore known to hold this node and all below
         self._base = None  # id of the stored node this one was edited from (a delta hint)
+
+    @property
+    def entries(self):
+        """The list of every entry ``(name, kind, ref)`` (decoded: rarely needed)."""
+        return [entry_at(self, k) for k in range(len(self.items))]
+
+
+def _name_span(raw, off):
+    # (start, end) of the UTF-8 name of the entry encoded at ``off`` in ``raw``
+    n = raw[off + 1]
+    if n == 0x78:  # text of 24..255 bytes
+        return off + 3, off + 3 + raw[off + 2]
+    return off + 2, off + 2 + n - 0x60
+
+
+def entry_at(node, k):
+    """Return entry ``k`` ``(name, kind, ref)`` of Flat ``node``."""
+    item = node.items[k]
+    if type(item) is not int:
+        return item
+    raw = node.raw
+    s, e = _name_span(raw, item)
+    return (str(raw[s:e], "utf-8"), raw[e], raw[e + 3 : e + 35])
+
+
+def name_at(node, k):
+    """Return the name of entry ``k`` of Flat ``node``."""
+    item = node.items[k]
+    if type(item) is not int:
+        return item[0]
+    s, e = _name_span(node.raw, item)
+    return str(node.raw[s:e], "utf-8")
+
+
+def _entry_end(raw, off):
+    # the offset just past the entry encoded at ``off`` in ``raw``
+    return _name_span(raw, off)[1] + 35
 
 
 class Inner:
@@ -195,7 +244,8 @@ def same_entry(a, b):
 
 def encode_node(node, ids=None):
     """Return the raw bytes of ``node``, computing the ids of in-memory children
-    (for a flat node, ``ids`` may give the entries' ids, in order)."""
+    (for a flat node, ``ids`` may give the entries' ids, in order; None for one
+    to compute)."""
     return b"".join(_pieces(node, ids))
 
 
@@ -204,7 +254,7 @@ def node_id(node):
     bytes are never built)."""
     if node._id is None:
         h = hashlib.sha256()
-        for piece in _pieces(node, None):
+        for piece in _pieces(node, None, True):
             h.update(piece)
         node._id = h.digest()
     return node._id
@@ -237,8 +287,9 @@ _CHILD_HEADS = (
 )
 
 
-def _pieces(node, ids):
-    # yield the raw bytes of ``node`` in pieces, tag byte first
+def _pieces(node, ids, view=False):
+    # yield the raw bytes of ``node`` in pieces, tag byte first (``view``: pieces
+    # of a kept raw buffer may be memoryviews)
     if isinstance(node, Inner):
         yield _INNER_HEAD
         yield cbor_head(0, node.depth)
@@ -249,33 +300,66 @@ def _pieces(node, ids):
             if slot is not None:
                 n += 1
         yield cbor_head(4, n)
+        raw = node.raw
+        if view and raw is not None:
+            raw = memoryview(raw)
+        start = end = -1  # a run of children as stored: raw[start:end]
         for i in range(BUCKETS):
-            if slots[i] is not None:
-                yield _CHILD_HEADS[i]
-                yield slot_id(slot_at(node, i))
+            slot = slots[i]
+            if slot is None:
+                continue
+            if type(slot) is int:
+                head = slot - len(_CHILD_HEADS[i])
+                if head != end:
+                    if start >= 0:
+                        yield raw[start:end]
+                    start = head
+                end = slot + 32
+                continue
+            if start >= 0:
+                yield raw[start:end]
+                start = end = -1
+            yield _CHILD_HEADS[i]
+            yield slot_id(slot)
+        if start >= 0:
+            yield raw[start:end]
         return
-    entries = node.entries
+    items = node.items
+    raw = node.raw
+    if view and raw is not None:
+        raw = memoryview(raw)  # hashing: runs of stored entries are not copied
     yield _FLAT_HEAD
-    yield cbor_head(4, len(entries))
-    for k in range(len(entries)):
-        e = entries[k]
+    yield cbor_head(4, len(items))
+    k = 0
+    n = len(items)
+    while k < n:
+        e = items[k]
+        if type(e) is int:  # stored entries, as many as follow each other in raw
+            end = _entry_end(raw, e)
+            k += 1
+            while k < n and items[k] == end:
+                end = _entry_end(raw, end)
+                k += 1
+            yield raw[e:end]
+            continue
         name = e[0].encode("utf-8")
-        n = len(name)
-        if n != len(e[0]) and IS_MICROPYTHON and not utf8_strict(name):
+        size = len(name)
+        if size != len(e[0]) and IS_MICROPYTHON and not utf8_strict(name):
             raise CBORError("text string is not valid Unicode (lone surrogate?)")
-        if n < 24:
-            yield _ENTRY_HEADS[n]
+        if size < 24:
+            yield _ENTRY_HEADS[size]
         else:
             yield b"\x83"
-            yield cbor_head(3, n)
+            yield cbor_head(3, size)
         yield name
         yield _KIND_ID[e[1]]
-        yield entry_id(e) if ids is None else ids[k]
+        yield entry_id(e) if ids is None or ids[k] is None else ids[k]
+        k += 1
 
 
 def is_empty(node):
     """Return True for a node without entries (an empty flat node)."""
-    return isinstance(node, Flat) and not node.entries
+    return isinstance(node, Flat) and not node.items
 
 
 def _oid(value):
@@ -351,12 +435,13 @@ def _parse_raw(raw, depth):
             return None
         major, _, k = dec.head()
         if n == 0x82 and fmt == FORMAT_FLAT and major == 4 and k <= MAX_ENTRIES:
-            entries = []
+            items = [0] * k
             prev = None
-            for _ in range(k):
-                if buf[dec.pos] != 0x83:  # array(3)
+            for j in range(k):
+                at = dec.pos
+                if buf[at] != 0x83:  # array(3)
                     return None
-                start = dec.pos = dec.pos + 1
+                start = dec.pos = at + 1
                 major, _, size = dec.head()
                 if major != 3:
                     return None
@@ -364,9 +449,11 @@ def _parse_raw(raw, depth):
                 major, _, kind = dec.head()
                 if major != 0 or kind > KIND_NODE or (prev is not None and name <= prev):
                     return None
-                entries.append((name, kind, _take_id(dec)))
+                _take_id(dec, False)
+                items[j] = at  # the entry stays in ``raw``
                 prev = name
-            node = Flat(entries)
+            prev = name = None
+            node = Flat(items, raw)
         elif n == 0x84 and fmt == FORMAT_INNER and major == 0 and k == depth <= MAX_DEPTH:
             major, _, count = dec.head()
             if major != 0 or count <= MAX_ENTRIES:
@@ -461,40 +548,44 @@ def lookup(store, node, name):
         if slot is None:
             return None
         node = resolve(store, slot, node.depth + 1)
-    for entry in node.entries:
-        if entry[0] == name:
-            return entry
+    k = _position(node, name)
+    if k < len(node.items) and name_at(node, k) == name:
+        return entry_at(node, k)
     return None
 
 
-def _position(entries, name):
+def _position(node, name):
+    # the index of the first entry of Flat ``node`` whose name is not below ``name``
     lo = 0
-    hi = len(entries)
+    hi = len(node.items)
     while lo < hi:
         mid = (lo + hi) >> 1
-        if entries[mid][0] < name:
+        if name_at(node, mid) < name:
             lo = mid + 1
         else:
             hi = mid
     return lo
 
 
-def split(entries, depth):
-    """Return the canonical node of the sorted ``entries`` at ``depth``."""
+def split(entries, depth, raw=None):
+    """Return the canonical node of the sorted ``entries`` at ``depth`` (the items
+    of a Flat: tuples, or offsets of entries in ``raw``)."""
     if len(entries) <= MAX_ENTRIES:
-        return Flat(entries)
+        return Flat(entries, raw)
     if depth > MAX_DEPTH:
         raise TreeError("more than %d names share a 255-bit hash prefix" % MAX_ENTRIES)
     groups = [None] * BUCKETS
-    for entry in entries:
-        i = bucket(entry[0], depth)
+    node = Flat(entries, raw)  # to read the names
+    for k in range(len(entries)):
+        i = bucket(name_at(node, k), depth)
         if groups[i] is None:
-            groups[i] = [entry]
+            groups[i] = [entries[k]]
         else:
-            groups[i].append(entry)
+            groups[i].append(entries[k])
+    node = None
     for i in range(BUCKETS):
         if groups[i] is not None:
-            groups[i] = split(groups[i], depth + 1)
+            groups[i] = split(groups[i], depth + 1, raw)
     return Inner(depth, len(entries), groups)
 
 
@@ -520,14 +611,14 @@ def insert(store, node, entry, depth=0):
         slots[i] = new_child
         new = Inner(depth, node.count + (1 if added else 0), slots, node.raw)
         return _derived(new, node), added
-    entries = node.entries
-    k = _position(entries, name)
-    if k < len(entries) and entries[k][0] == name:
-        old = entries[k]
+    items = node.items
+    k = _position(node, name)
+    if k < len(items) and name_at(node, k) == name:
+        old = entry_at(node, k)
         if old[1] == entry[1] and _same_ref(old, entry):
             return node, False
-        return _derived(Flat(entries[:k] + [entry] + entries[k + 1 :]), node), False
-    new = split(entries[:k] + [entry] + entries[k:], depth)
+        return _derived(Flat(items[:k] + [entry] + items[k + 1 :], node.raw), node), False
+    new = split(items[:k] + [entry] + items[k:], depth, node.raw)
     if isinstance(new, Flat):
         _derived(new, node)
     return new, True
@@ -558,12 +649,12 @@ def delete(store, node, name, depth=0):
         if new.count <= MAX_ENTRIES:
             return Flat(_gather(store, new)), True
         return _derived(new, node), True
-    entries = node.entries
-    k = _position(entries, name)
-    if k < len(entries) and entries[k][0] == name:
-        if len(entries) == 1:
+    items = node.items
+    k = _position(node, name)
+    if k < len(items) and name_at(node, k) == name:
+        if len(items) == 1:
             return EMPTY, True
-        return _derived(Flat(entries[:k] + entries[k + 1 :]), node), True
+        return _derived(Flat(items[:k] + items[k + 1 :], node.raw), node), True
     return node, False
 
 
@@ -578,7 +669,8 @@ def _gather(store, node):
             if isinstance(child, Inner):
                 _fill(store, child, out, 0, None)
             else:
-                out.extend(child.entries)
+                for k in range(len(child.items)):
+                    out.append(entry_at(child, k))
     out.sort(key=_name)
     return out
 
@@ -599,7 +691,8 @@ def _fill(store, node, out, k, project):
         if isinstance(child, Inner):
             k = _fill(store, child, out, k, project)
             continue
-        for entry in child.entries:
+        for j in range(len(child.items)):
+            entry = entry_at(child, j)
             if project is not None:
                 entry = project(entry)
             if k < len(out):
@@ -626,8 +719,8 @@ def all_entries(store, node, depth=0, project=None):
         out.sort(key=_name)
         return out
     if project is None:
-        return list(node.entries)
-    return [project(e) for e in node.entries]
+        return node.entries
+    return [project(entry_at(node, k)) for k in range(len(node.items))]
 
 
 def delta(sx, x, sy, y, depth, out):

@@ -8,8 +8,8 @@ A *ref store* maps a ref name (a ``str`` such as ``"heads/main"``) to an object 
 ``test_and_set`` is the single atomic primitive the store relies on: every head
 update goes through it, so two writers racing on one branch never lose a commit.
 
-Backends: ``MemObjectStore`` / ``MemRefStore`` here; the block device store in
-``block_backend`` implements the same methods.
+Backends: ``MemObjectStore`` / ``MemRefStore`` (in memstore.py, also importable
+from here); the block device store in ``block_backend`` implements the same methods.
 """
 
 ID_SIZE = 32
@@ -83,65 +83,11 @@ def object_id(raw):
     return hashlib.sha256(raw).digest()
 
 
-class MemObjectStore(ObjectStore):
-    """Objects kept in a dict in RAM (tests, host-side scratch stores)."""
+def __getattr__(name):
+    # the in-memory stores live in memstore.py, loaded when first asked for: a
+    # device on flash never uses them (a class is heap on MicroPython)
+    if name == "MemObjectStore" or name == "MemRefStore":
+        from portable_core import memstore
 
-    def __init__(self):
-        self._objects = {}
-
-    def add(self, raw, base=None, base_raw=None):
-        """Store ``raw`` and return its id (the hints are ignored: RAM holds objects whole)."""
-        raw = bytes(raw)
-        oid = object_id(raw)
-        if oid not in self._objects:
-            self._objects[oid] = raw
-        return oid
-
-    def get(self, oid):
-        """Return the raw bytes of ``oid`` or None."""
-        return self._objects.get(bytes(oid))
-
-    def mem(self, oid):
-        """Return True when ``oid`` is stored."""
-        return bytes(oid) in self._objects
-
-    def iterate(self):
-        """Yield every stored id."""
-        for oid in list(self._objects):
-            yield oid
-
-    def __len__(self):
-        return len(self._objects)
-
-
-class MemRefStore(RefStore):
-    """Refs kept in a dict in RAM; every method is atomic because nothing yields."""
-
-    def __init__(self):
-        self._refs = {}
-
-    def get(self, name):
-        """Return the id ``name`` points to, or None."""
-        return self._refs.get(name)
-
-    def set(self, name, oid):
-        """Point ``name`` at ``oid``."""
-        self._refs[name] = bytes(oid)
-
-    def test_and_set(self, name, expected, new):
-        """Compare-and-swap ``name`` from ``expected`` to ``new`` (None: absent)."""
-        if self._refs.get(name) != (None if expected is None else bytes(expected)):
-            return False
-        if new is None:
-            self._refs.pop(name, None)
-        else:
-            self._refs[name] = bytes(new)
-        return True
-
-    def remove(self, name):
-        """Remove ``name`` if present."""
-        self._refs.pop(name, None)
-
-    def list(self):
-        """Return the sorted ref names."""
-        return sorted(self._refs)
+        return getattr(memstore, name)
+    raise AttributeError(name)

@@ -16,7 +16,7 @@ Ref names: a branch ``b`` is the ref ``heads/b``.
 
 from portable_core.commit import read_commit, write_commit
 from portable_core.compat import IS_MICROPYTHON
-from portable_core.conflict import MISSING
+from portable_core.missing import MISSING
 from portable_core.tree import Tree
 
 # history, merge (MergePolicy, merge_trees), watch and the rarely used methods
@@ -29,56 +29,34 @@ DEFAULT_RETRIES = 13
 _BRANCH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./"
 
 
-class StoreError(Exception):
-    """A store operation could not be done as asked."""
+_ERRORS = ("StoreError", "InvalidBranchName", "WriteError", "TestFailed", "TooManyRetries",
+           "FastForwardError")
 
 
-class InvalidBranchName(ValueError):
-    """A branch name outside ``[A-Za-z0-9-_./]`` or not a valid Git ref component."""
+def _error(name):
+    # the exception classes are defined in store_errors.py, loaded on first use
+    # (also through this module's ``__getattr__``: ``store.TestFailed``)
+    from portable_core import store_errors
 
-
-class WriteError(StoreError):
-    """A write was refused; nothing changed."""
-
-
-class TestFailed(WriteError):
-    """A test-and-set found something else; ``found`` holds it (MISSING: absent)."""
-
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, path, found):
-        super().__init__("test_and_set at %r failed: found %r" % (path, found))
-        self.path = path
-        self.found = found
-
-
-class TooManyRetries(WriteError):
-    """The head kept moving under a write for more than the allowed retries."""
-
-
-class FastForwardError(StoreError):
-    """A fast-forward was refused; ``reason`` is "no_change", "rejected" or
-    "max_depth_reached"."""
-
-    def __init__(self, reason):
-        super().__init__("fast-forward refused: " + reason.replace("_", " "))
-        self.reason = reason
+    return getattr(store_errors, name)
 
 
 def check_branch_name(name):
     """Return ``name`` if it is a valid branch name; InvalidBranchName otherwise."""
     if not isinstance(name, str) or not name:
-        raise InvalidBranchName("a branch name is a non-empty string")
+        raise _error("InvalidBranchName")("a branch name is a non-empty string")
     for ch in name:
         if ch not in _BRANCH_CHARS:
-            raise InvalidBranchName("branch name %r: only A-Z a-z 0-9 - _ . / are allowed" % name)
+            raise _error("InvalidBranchName")(
+                "branch name %r: only A-Z a-z 0-9 - _ . / are allowed" % name
+            )
     for part in name.split("/"):
         if not part or part.startswith(".") or part.endswith(".lock"):
-            raise InvalidBranchName(
+            raise _error("InvalidBranchName")(
                 "branch name %r: empty component, or one starting with '.' or ending in '.lock'" % name
             )
     if ".." in name or name.endswith("."):
-        raise InvalidBranchName("branch name %r: no '..' and no trailing '.'" % name)
+        raise _error("InvalidBranchName")("branch name %r: no '..' and no trailing '.'" % name)
     return name
 
 
@@ -158,8 +136,9 @@ class Repo:
 
     def make_commit(self, tree, parents, message, author=None):
         """Write ``tree`` (a Tree) and a commit over it with ``parents`` (Commits);
-        return the Commit. Does not move any head."""
-        tree_id = tree.write(self.objects)
+        return the Commit. Does not move any head. The tree's written nodes are
+        released (``Tree.write``): it stays valid, reading them back if needed."""
+        tree_id = tree.write(self.objects, True)
         return write_commit(self.objects, tree_id, parents, author or self.author,
                             message or "", self._date(parents))
 
@@ -241,7 +220,7 @@ class Branch:
             commit = repo.make_commit(new_tree, [] if parent is None else [parent], message, author)
             if repo._update_head(self.name, head, commit.id):
                 return commit.id
-        raise TooManyRetries("branch %s kept moving: gave up after %d retries" % (self.name, repo.retries))
+        raise _error("TooManyRetries")("branch %s kept moving: gave up after %d retries" % (self.name, repo.retries))
 
     def set(self, path, value, message=None, author=None):
         """Store ``value`` at ``path`` in a new commit; return the head id."""
@@ -274,7 +253,9 @@ def _more(obj, name):
 
 
 def __getattr__(name):
-    # Transaction is defined in store_more.py too
+    # the exceptions are in store_errors.py; Transaction is defined in store_more.py
+    if name in _ERRORS:
+        return _error(name)
     if name == "Transaction":
         from portable_core import store_more
 

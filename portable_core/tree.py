@@ -14,8 +14,10 @@ CBOR null). Paths in results (walk, diff, conflicts) are ``"/"``-joined strings,
 ordered by their tuple of steps.
 """
 
-from portable_core.conflict import MISSING
+from portable_core.compat import IS_MICROPYTHON
+from portable_core.missing import MISSING
 from portable_core.node import (
+    BUCKETS,
     EMPTY,
     EMPTY_ID,
     KIND_CONTENTS,
@@ -23,11 +25,11 @@ from portable_core.node import (
     Flat,
     Inner,
     TreeError,  # noqa: F401 (re-exported)
-    all_entries,
     check_step,
     contents_entry,
     delete,
     encode_node,
+    entry_at,
     insert,
     load,
     lookup,
@@ -111,7 +113,7 @@ class Tree:
         root = self._root
         if isinstance(root, bytes):
             return root == EMPTY_ID
-        return isinstance(root, Flat) and not root.entries
+        return isinstance(root, Flat) and not root.items
 
     def hash(self):
         """Return the id the root node has (or would have) once written: 32 bytes.
@@ -124,15 +126,26 @@ class Tree:
                 node_id(n)  # children first: no deep recursion
         return node_id(root)
 
-    def equal(self, other):
-        """Return True when ``other`` is a Tree with the same contents (same hash)."""
+    def __eq__(self, other):
         return isinstance(other, Tree) and self.hash() == other.hash()
 
-    def __eq__(self, other):
-        return self.equal(other)
-
     def __ne__(self, other):
-        return not self.equal(other)
+        return not self.__eq__(other)
+
+    def __getattr__(self, name):
+        # the methods reading and writing values never call (listing, walks,
+        # diffs, grafts, ...) are in treeops.py, attached to Tree on first use
+        # (see docs/DESIGN.md "Memory")
+        import sys
+
+        if name[:2] != "__" and "portable_core.treeops" not in sys.modules:
+            import gc
+
+            gc.collect()  # its lasting objects fill holes low in the heap
+            from portable_core import treeops  # noqa: F401 (importing it attaches them)
+
+            return getattr(self, name)
+        raise AttributeError(name)
 
     def __hash__(self):
         h = self.hash()
@@ -170,43 +183,6 @@ class Tree:
         if value is MISSING:
             raise KeyError(path)
         return value
-
-    def find_tree(self, path):
-        """Return the subtree at ``path`` (the tree itself for the root), or None when
-        there is no subtree there."""
-        steps = parse_path(path)
-        if not steps:
-            return self
-        t, e = self._entry(steps)
-        if e is None or e[1] != KIND_NODE:
-            return None
-        return t._sub(e)
-
-    def kind(self, path):
-        """Return ``"contents"``, ``"node"`` or None for what is at ``path``; the root
-        is always a ``"node"``."""
-        steps = parse_path(path)
-        if not steps:
-            return "node"
-        e = self._entry(steps)[1]
-        return None if e is None else KIND_STR[e[1]]
-
-    def mem(self, path):
-        """Return True when contents are stored at ``path``."""
-        return self.kind(path) == "contents"
-
-    def mem_tree(self, path):
-        """Return True when a subtree is at ``path`` (always True for the root)."""
-        return self.kind(path) == "node"
-
-    def list(self, path=""):
-        """Return the sorted list of ``(step, kind)`` of the directory at ``path``
-        (kind ``"contents"`` or ``"node"``); [] when there is no directory there.
-        Loads every node of that one directory."""
-        t = self.find_tree(path)
-        if t is None:
-            return []
-        return all_entries(t._store, t._node(), 0, _step_kind)
 
     def _update(self, steps, entry):
         # put ``entry`` (its name is replaced by the last step) at ``steps``, or
@@ -263,18 +239,6 @@ class Tree:
             raise ValueError("cannot store contents at the root path")
         return self._update(steps, contents_entry(steps[-1], value))
 
-    def add_tree(self, path, tree):
-        """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
-        Adding an empty tree removes ``path``."""
-        if not isinstance(tree, Tree):
-            raise TypeError("add_tree needs a Tree, got %r" % (tree,))
-        steps = parse_path(path)
-        if tree.is_empty():
-            return self.remove(steps)
-        if not steps:
-            return tree
-        return self._update(steps, (steps[-1], KIND_NODE, tree._ref_for(self._store)))
-
     def remove(self, path):
         """Return a tree without what is at ``path`` (contents or subtree; the root:
         the empty tree). Directories left empty vanish. Removing nothing is a no-op."""
@@ -283,54 +247,22 @@ class Tree:
             return EMPTY_TREE
         return self._update(steps, None)
 
-    def iter_contents(self, prefix=""):
-        """Yield ``(path, value)`` for every contents at or under ``prefix``, lazily,
-        ordered by path (one directory's entry list in RAM per level)."""
-        steps = parse_path(prefix)
-        if not steps:
-            yield from _walk(self, "")
-            return
-        t, e = self._entry(steps)
-        if e is None:
-            return
-        if e[1] == KIND_CONTENTS:
-            yield path_str(steps), _value(t._store, e)
-        else:
-            yield from _walk(t._sub(e), path_str(steps))
-
-    def walk(self):
-        """Yield ``(path, value)`` for every contents of the tree (see iter_contents)."""
-        return self.iter_contents("")
-
-    def diff(self, other):
-        """Return the list of ``(path, change, old, new)`` turning this tree into
-        ``other``, one per contents path, ordered by path; ``change`` is ``"added"``
-        (old is MISSING), ``"removed"`` (new is MISSING) or ``"updated"``. Subtrees
-        (and parts of split directories) with equal ids are skipped unread."""
-        from portable_core.treeops import _diff
-
-        out = []
-        _diff(self, other, "", out)
-        return out
-
-    def write(self, objects):
+    def write(self, objects, release=False):
         """Store every object of this tree that ``objects`` lacks and return the root
         node id. Only in-memory nodes and contents are encoded; subtrees already
         known to be in ``objects`` are skipped (objects referenced from another store
         are copied). Sets ``last_write_bytes`` / ``last_write_objects`` to what was
-        new."""
+        new. With ``release``, in-memory nodes of a tree read from ``objects`` are
+        dropped once written (their parents refer to them by id, read back when
+        needed): less RAM while writing a tree that is not used afterwards."""
         stats = [0, 0]
-        oid = _write_tree(self, objects, stats)
+        oid = _write_tree(self, objects, stats, release)
         self.last_write_bytes = stats[0]
         self.last_write_objects = stats[1]
         return oid
 
 
 EMPTY_TREE = Tree(None, EMPTY)
-
-
-def _step_kind(entry):
-    return (entry[0], KIND_STR[entry[1]])
 
 
 def _subtree(store, entry):
@@ -344,27 +276,6 @@ def _value(store, entry):
     if isinstance(entry[2], bytearray):  # held in RAM: a fresh copy of the value
         return decode_object(entry[2])[1]
     return read_contents(store, entry[2])
-
-
-def _walk(tree, prefix):
-    # depth first, one sorted entry list per open directory (no recursion)
-    stack = [[tree._store, all_entries(tree._store, tree._node(), 0), 0, prefix]]
-    while stack:
-        frame = stack[-1]
-        entries = frame[1]
-        i = frame[2]
-        if i >= len(entries):
-            stack.pop()
-            continue
-        frame[2] = i + 1
-        e = entries[i]
-        store = frame[0]
-        path = _join(frame[3], e[0])
-        if e[1] == KIND_CONTENTS:
-            yield path, _value(store, e)
-        else:
-            sub = _subtree(store, e)
-            stack.append([sub._store, all_entries(sub._store, sub._node(), 0), 0, path])
 
 
 # -- writing ---------------------------------------------------------------
@@ -395,10 +306,11 @@ def _children(node, src):
             if slot is not None and not isinstance(slot, (bytes, int)):  # a node
                 out.append((slot, src))
     else:
-        for e in node.entries:
-            ref = e[2]
-            if isinstance(ref, Tree) and not isinstance(ref._root, bytes):
-                out.append((ref._root, ref._store))
+        for e in node.items:  # a subtree in memory is never an offset in raw
+            if type(e) is not int:
+                ref = e[2]
+                if isinstance(ref, Tree) and not isinstance(ref._root, bytes):
+                    out.append((ref._root, ref._store))
     return out
 
 
@@ -419,7 +331,7 @@ def _post_order(node, src, done):
                 stack.append((child[0], child[1], False))
 
 
-def _write_tree(tree, objects, stats):
+def _write_tree(tree, objects, stats, release=False):
     root = tree._root
     if isinstance(root, bytes):
         if tree._store is not objects:
@@ -431,13 +343,15 @@ def _write_tree(tree, objects, stats):
 
     for node, src in _post_order(root, tree._store, done):
         if not done(node):  # a node shared by two parents comes twice
-            _write_node(node, src, objects, stats)
+            _write_node(node, src, objects, stats, release)
     return node_id(root)
 
 
-def _write_node(node, src, objects, stats):
+def _write_node(node, src, objects, stats, release=False):
     # store ``node``, its contents and what it refers to in another store; its
-    # in-memory children are already written
+    # in-memory children are already written (``release``: drop them)
+    if release and src is objects:
+        _forget_children(node, objects)
     ids = None
     if isinstance(node, Inner):
         if src is not objects:
@@ -447,8 +361,14 @@ def _write_node(node, src, objects, stats):
                     _copy(src, objects, slot, stats)
     else:
         ids = []
-        for e in node.entries:
-            ref = e[2]
+        items = node.items
+        for k in range(len(items)):
+            if type(items[k]) is int:  # an entry as stored: its id is in raw
+                if src is not objects:
+                    _copy(src, objects, entry_at(node, k)[2], stats)
+                ids.append(None)
+                continue
+            ref = items[k][2]
             if isinstance(ref, bytearray):  # contents held in RAM
                 oid = _sha(ref)
                 _put(objects, ref, oid, stats)
@@ -467,11 +387,32 @@ def _write_node(node, src, objects, stats):
     ids = None
     if node._id is None:
         node._id = _sha(raw)
-    # an inner node edited from a stored one shares that node's bytes: the base's
-    base_raw = node.raw if isinstance(node, Inner) and node._base is not None else None
+    # a node edited from a stored one shares that node's bytes: the base's
+    base_raw = node.raw if node._base is not None else None
     _put(objects, raw, node._id, stats, node._base, base_raw)
     if node is not EMPTY:  # the shared empty node keeps no store alive
         node._stored = objects
+
+
+def _forget_children(node, objects):
+    # refer to the children of ``node`` already written to ``objects`` (which
+    # ``node`` reads its lazy children from) by id: the same node, and the RAM of
+    # those children (their kept raw bytes) is free while ``node`` is written
+    if isinstance(node, Inner):
+        slots = node.slots
+        for i in range(BUCKETS):
+            child = slots[i]
+            if child is not None and type(child) is not int and not isinstance(child, bytes):
+                if child._stored is objects:
+                    slots[i] = child._id
+        return
+    items = node.items
+    for k in range(len(items)):
+        e = items[k]
+        if type(e) is not int and isinstance(e[2], Tree):
+            root = e[2]._root
+            if not isinstance(root, bytes) and root._stored is objects:
+                items[k] = (e[0], e[1], root._id)
 
 
 def _copy(src, dst, oid, stats):
@@ -495,3 +436,7 @@ def __getattr__(name):
 
         return getattr(treeops, name)
     raise AttributeError(name)
+
+
+if not IS_MICROPYTHON:  # CPython has the room: every method there from the start
+    from portable_core import treeops  # noqa: F401,E402

@@ -1,6 +1,9 @@
 """Tree operations a device seldom needs, loaded on first use (see docs/DESIGN.md
 "Memory"): diffs, three-way merges, copies between stores and ``observe``. Their
-public names are importable from portable_core.tree as well.
+public names are importable from portable_core.tree as well. The methods of
+``Tree`` that reading and writing values never call (``list``, ``walk``, ``diff``,
+``find_tree``, ``add_tree``, ...) are defined here too and attached to ``Tree`` when
+this module is loaded (``Tree.__getattr__`` loads it on the first use of one).
 """
 
 from portable_core.conflict import MISSING, Conflict, is_conflict
@@ -9,12 +12,22 @@ from portable_core.node import (
     KIND_NODE,
     Inner,
     TreeError,
+    all_entries,
     contents_entry,
     delta,
     parse_node,
 )
 from portable_core.objects import TAG_NODE, decode_object, to_hex
-from portable_core.tree import EMPTY_TREE, Tree, _join, _value, _walk, path_str, parse_path
+from portable_core.tree import (
+    EMPTY_TREE,
+    KIND_STR,
+    Tree,
+    _join,
+    _subtree,
+    _value,
+    path_str,
+    parse_path,
+)
 
 
 def _diff(a, b, prefix, out):
@@ -278,3 +291,125 @@ def same_observation(a, b):
     from portable_core.merge import values_equal
 
     return values_equal(a, b)
+
+
+# -- the methods of Tree loaded on first use ------------------------------------
+
+
+class TreeMethods:
+    """Methods of ``Tree`` (portable_core.tree), attached to it by ``_attach``."""
+
+    def equal(self, other):
+        """Return True when ``other`` is a Tree with the same contents (same hash)."""
+        return isinstance(other, Tree) and self.hash() == other.hash()
+
+    def find_tree(self, path):
+        """Return the subtree at ``path`` (the tree itself for the root), or None when
+        there is no subtree there."""
+        steps = parse_path(path)
+        if not steps:
+            return self
+        t, e = self._entry(steps)
+        if e is None or e[1] != KIND_NODE:
+            return None
+        return t._sub(e)
+
+    def kind(self, path):
+        """Return ``"contents"``, ``"node"`` or None for what is at ``path``; the root
+        is always a ``"node"``."""
+        steps = parse_path(path)
+        if not steps:
+            return "node"
+        e = self._entry(steps)[1]
+        return None if e is None else KIND_STR[e[1]]
+
+    def mem(self, path):
+        """Return True when contents are stored at ``path``."""
+        return self.kind(path) == "contents"
+
+    def mem_tree(self, path):
+        """Return True when a subtree is at ``path`` (always True for the root)."""
+        return self.kind(path) == "node"
+
+    def list(self, path=""):
+        """Return the sorted list of ``(step, kind)`` of the directory at ``path``
+        (kind ``"contents"`` or ``"node"``); [] when there is no directory there.
+        Loads every node of that one directory."""
+        t = self.find_tree(path)
+        if t is None:
+            return []
+        return all_entries(t._store, t._node(), 0, _step_kind)
+
+    def add_tree(self, path, tree):
+        """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
+        Adding an empty tree removes ``path``."""
+        if not isinstance(tree, Tree):
+            raise TypeError("add_tree needs a Tree, got %r" % (tree,))
+        steps = parse_path(path)
+        if tree.is_empty():
+            return self.remove(steps)
+        if not steps:
+            return tree
+        return self._update(steps, (steps[-1], KIND_NODE, tree._ref_for(self._store)))
+
+    def iter_contents(self, prefix=""):
+        """Yield ``(path, value)`` for every contents at or under ``prefix``, lazily,
+        ordered by path (one directory's entry list in RAM per level)."""
+        steps = parse_path(prefix)
+        if not steps:
+            yield from _walk(self, "")
+            return
+        t, e = self._entry(steps)
+        if e is None:
+            return
+        if e[1] == KIND_CONTENTS:
+            yield path_str(steps), _value(t._store, e)
+        else:
+            yield from _walk(t._sub(e), path_str(steps))
+
+    def walk(self):
+        """Yield ``(path, value)`` for every contents of the tree (see iter_contents)."""
+        return self.iter_contents("")
+
+    def diff(self, other):
+        """Return the list of ``(path, change, old, new)`` turning this tree into
+        ``other``, one per contents path, ordered by path; ``change`` is ``"added"``
+        (old is MISSING), ``"removed"`` (new is MISSING) or ``"updated"``. Subtrees
+        (and parts of split directories) with equal ids are skipped unread."""
+        out = []
+        _diff(self, other, "", out)
+        return out
+
+
+def _step_kind(entry):
+    return (entry[0], KIND_STR[entry[1]])
+
+
+def _walk(tree, prefix):
+    # depth first, one sorted entry list per open directory (no recursion)
+    stack = [[tree._store, all_entries(tree._store, tree._node(), 0), 0, prefix]]
+    while stack:
+        frame = stack[-1]
+        entries = frame[1]
+        i = frame[2]
+        if i >= len(entries):
+            stack.pop()
+            continue
+        frame[2] = i + 1
+        e = entries[i]
+        store = frame[0]
+        path = _join(frame[3], e[0])
+        if e[1] == KIND_CONTENTS:
+            yield path, _value(store, e)
+        else:
+            sub = _subtree(store, e)
+            stack.append([sub._store, all_entries(sub._store, sub._node(), 0), 0, path])
+
+
+def _attach():
+    for name in dir(TreeMethods):
+        if name[:2] != "__":
+            setattr(Tree, name, getattr(TreeMethods, name))
+
+
+_attach()

@@ -68,3 +68,20 @@ def test_stores_that_ignore_hints_still_work():
     t2 = t.add("cfg/k010", 99)
     root = t2.write(store)
     assert Tree.of_node(store, root).get("cfg/k010") == 99
+
+
+def test_edited_leaf_comes_with_its_old_bytes():
+    # a directory of one flat node: the edited leaf is written with the bytes of
+    # the leaf it was edited from
+    store = HintRecorder()
+    t = build(store, 10)  # root -> cfg (flat, 10 entries)
+    store.hints = []
+    store.with_raw = 0
+    t.add("cfg/k004", "changed").remove("cfg/k007").add("cfg/k100", 1).write(store)
+    assert store.with_raw == 2  # cfg's leaf and the root
+
+
+def test_flat_node_without_base_has_no_bytes():
+    store = HintRecorder()
+    build(store, 3)
+    assert store.with_raw == 0

@@ -275,3 +275,50 @@ def test_corrupt_nodes_are_reported():
             assert "malformed" in str(exc), (body, str(exc))
         else:
             raise AssertionError("accepted %r" % (body,))
+
+
+def test_loaded_flat_node_reads_entries_from_its_bytes():
+    from portable_core.node import Flat, entry_at, insert, load, name_at, delete, encode_node
+
+    s = MemObjectStore()
+    t = Tree.empty()
+    for i in range(20):
+        t = t.add(("n%02d" % i,), i)
+    t = t.add(("sub", "x"), "y")
+    root = t.write(s)
+    node = load(s, root)
+    assert isinstance(node, Flat) and node.raw == s.get(root)
+    assert all(type(item) is int for item in node.items)  # nothing decoded
+    assert name_at(node, 3) == "n03" and entry_at(node, 20)[:2] == ("sub", 1)
+    assert [e[0] for e in node.entries] == ["n%02d" % i for i in range(20)] + ["sub"]
+    assert encode_node(node) == node.raw
+    # edits keep the other entries as offsets into the same bytes
+    new, added = insert(s, node, ("n05a", 0, b"\x01" * 32))
+    assert added and new.raw is node.raw and new._base == root
+    assert sum(1 for item in new.items if type(item) is not int) == 1
+    new2, removed = delete(s, new, "n10")
+    assert removed and len(new2.items) == 21
+    assert [e[0] for e in new2.entries] == sorted(e[0] for e in new2.entries)
+    # same bytes as a node built from decoded entries
+    assert encode_node(new2) == encode_node(Flat(new2.entries))
+    # a loaded leaf that overflows splits into nodes sharing its bytes
+    big = node
+    for i in range(12):
+        big = insert(s, big, ("z%02d" % i, 0, b"\x02" * 32))[0]
+    assert len(big.slots) == MAX_ENTRIES
+    names = Tree(s, big).list()
+    assert len(names) == 33 and names[0] == ("n00", "contents")
+
+
+def test_write_with_release_drops_the_written_spine():
+    s = CountingStore()
+    t = build(keys(100))
+    root = Tree.of_node(s, t.write(s))
+    t2 = root.add("k5", "new").add(("d", "x"), 1)
+    oid = t2.hash()
+    assert t2.write(s, True) == oid
+    node = t2._root
+    # the root's in-memory children were replaced by their ids
+    assert all(slot is None or isinstance(slot, (bytes, int)) for slot in node.slots)
+    assert t2.hash() == oid and t2.get("k5") == "new" and t2.get("d/x") == 1
+    assert t2.get("k6") == 1
