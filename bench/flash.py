@@ -41,7 +41,7 @@ initial fill, so only the changes are counted (workload: workloads/flash_churn.p
   modules allocate at import (globals, classes, functions). The device is made
   with ``counters=False``, so it costs what a board's native flash object costs
   (a few hundred bytes), not the per-block counters of the emulation.
-  ``gc.threshold(4096)`` as an agent.
+  ``gc.threshold(1024)`` as the agent.
 
 The two 10,000-commit workloads run as parallel subprocesses while the other
 metrics are measured; the group takes a few minutes.

@@ -16,6 +16,7 @@ from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, crc32, en
                                    header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
 
+SCAN = 128  # bytes of a summary read at a time
 CACHE_MAX = 8  # id -> address of its verified record (block << 16 | offset)
 FILTER_K = 3
 FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
@@ -214,38 +215,70 @@ class Index:
             del cache[0]
         cache.append((bytes(oid), (b << 16) | off))
 
-    def _find_in(self, b, prefixes, offs, pre, oid, state, packed=False):
-        """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``;
-        ``offs``: their offsets, ints, or (``packed``) a buffer of u16 LE."""
+    def _find_in(self, b, prefixes, offs, pre, oid, state):
+        """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``
+        (``offs``: their offsets)."""
         i = prefixes.find(pre)
         while i >= 0:
             if i % 4 == 0:
-                j = i // 4
-                off = (offs[2 * j] | (offs[2 * j + 1] << 8)) if packed else offs[j]
+                off = offs[i // 4]
                 raw = self._try(b, off, oid, state)
                 if raw is not None:
                     return raw, off
             i = prefixes.find(pre, i + 1)
         return None
 
-    def _summary(self, b):
-        """Return (prefixes, offsets as u16 LE bytes) from block b's footer + SUM
-        record, or None."""
+    def _summary_hits(self, b, pre):
+        """Return the offsets of sealed block ``b``'s object records whose id prefix
+        is ``pre``, from its summary record, or None when it has no valid summary.
+        The summary is read ``SCAN`` bytes at a time into one buffer, its CRC
+        checked on the way: nothing the size of the summary is allocated."""
         off = parse_header(self._read(b, self.foot, 12), MAGIC_FOOT)
-        if off is None:
+        if off is None or off + 8 > self.foot:
             return None
-        r = self._read_record(b, off)
-        if r is None or r[0] != T_SUM or len(r[1]) % 6:
+        hdr = self._read(b, off, 8)
+        n = header_ok(hdr, 0, 8 + 0xFFFF)
+        if n < 0 or hdr[0] != T_SUM or n % 6 or off + 8 + n > self.B:
             return None
-        p = r[1]
-        k = len(p) // 6
-        return bytes(p[:4 * k]), p[4 * k:]
+        k = n // 6
+        crc = crc32(memoryview(hdr)[:4])
+        buf = self._scan_buf
+        if buf is None:
+            buf = self._scan_buf = bytearray(SCAN)
+        hits = []  # entry numbers, then (after the prefixes) their offsets
+        offs = []
+        pos = 0
+        while pos < n:
+            m = min(SCAN, n - pos)
+            mv = memoryview(buf)[:m]
+            self.dev.readblocks(b, mv, off + 4 + pos)
+            crc = crc32(mv, crc)
+            if pos < 4 * k:  # prefixes (SCAN is a multiple of 4: entries never straddle)
+                end = min(m, 4 * k - pos)
+                i = buf.find(pre, 0, end)
+                while i >= 0:
+                    if i % 4 == 0:
+                        hits.append((pos + i) // 4)
+                    i = buf.find(pre, i + 1, end)
+            for j in hits:  # offsets: u16 LE at 4k + 2j (even: never straddle)
+                at = 4 * k + 2 * j - pos
+                if 0 <= at < m:
+                    offs.append(buf[at] | (buf[at + 1] << 8))
+            pos += m
+        tail = self._read(b, off + 4 + n, 4)
+        if crc != struct.unpack("<I", tail)[0] or len(offs) != len(hits):
+            return None
+        return offs
 
     def _find_block(self, b, pre, oid, state):
         """Look ``oid`` up in sealed block ``b`` (its summary, or a scan without one)."""
-        s = self._summary(b)
-        if s is not None:
-            return self._find_in(b, s[0], s[1], pre, oid, state, True)
+        offs = self._summary_hits(b, pre)
+        if offs is not None:
+            for off in offs:
+                raw = self._try(b, off, oid, state)
+                if raw is not None:
+                    return raw, off
+            return None
         buf = self._read(b, 0, self.B)
         for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
             if st == OK and typ == T_OBJ:

@@ -213,8 +213,7 @@ class Branch:
         for _ in range((repo.retries if retries is None else retries) + 1):
             head = self.head()
             parent = None if head is None else read_commit(repo.objects, head)
-            base = Tree.empty() if parent is None else Tree.of_node(repo.objects, parent.tree)
-            new_tree = update(base)
+            new_tree = _updated(repo.objects, parent, update)
             if parent is not None and new_tree.hash() == parent.tree:
                 return head
             commit = repo.make_commit(new_tree, [] if parent is None else [parent], message, author)
@@ -231,6 +230,14 @@ class Branch:
         """Remove ``path`` (value or subtree) in a new commit; return the head id."""
         return self._write(lambda t: t.remove(path),
                            message or "remove %s" % _path_text(path), author)
+
+
+def _updated(objects, parent, update):
+    # ``update`` applied to ``parent``'s tree. The old tree is not kept here: while
+    # the new one is written, the old nodes' bytes are freed as soon as the nodes
+    # edited from them are written (MicroPython's GC also scans a frame's stale
+    # slots, so the old tree must never sit in the writer's frame).
+    return update(Tree.empty() if parent is None else Tree.of_node(objects, parent.tree))
 
 
 def _more(obj, name):

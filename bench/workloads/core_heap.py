@@ -5,7 +5,8 @@ Run on the MicroPython unix port with Sprig frozen in:
     micropython-frozen -X heapsize=64k core_heap.py DIR
 Prints "OK <live heap bytes>" at the end.
 
-Like a device agent, it asks for a collection every 4 KiB allocated
+Like the device agent (firmware/sprig_agent.py GC_THRESHOLD), it asks for a
+collection every 1 KiB allocated
 (``gc.threshold``): garbage goes early, the heap stays compact, and the largest
 blocks a commit needs (a node's encoding, ~1 KiB) still find room.
 """
@@ -18,7 +19,7 @@ from portable_core.store import Repo
 
 
 def main(root, keys=2000, dirs=20):
-    gc.threshold(4096)
+    gc.threshold(1024)
     repo = Repo(DirObjectStore(root), DirRefStore(root), clock=None)
     main = repo.main()
     per_dir = keys // dirs

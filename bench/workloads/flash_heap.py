@@ -12,14 +12,14 @@ Run on the MicroPython unix port with Sprig frozen in:
 Prints "OK <live heap bytes>" at the end; with ``trace``, also the live heap
 (``gc.mem_alloc()`` after ``gc.collect()``) at each step, to see where memory goes.
 
-Like a device agent, it asks for a collection every 4 KiB allocated
-(``gc.threshold``).
+Like the device agent (firmware/sprig_agent.py GC_THRESHOLD), it asks for a
+collection every 1 KiB allocated (``gc.threshold``).
 """
 
 import gc
 import sys
 
-gc.threshold(4096)
+gc.threshold(1024)
 
 from block_backend.flashstore import FlashStore
 from portable_core.store import Repo
