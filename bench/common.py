@@ -48,10 +48,12 @@ def run_frozen(script, args, heap):
     return proc.returncode == 0 and bool(lines) and lines[-1].startswith("OK"), out
 
 
-def min_heap(script, args_fn, low=4096, high=4 * 1024 * 1024, step=1024):
+def min_heap(script, args_fn, low=4096, high=4 * 1024 * 1024, step=1024, confirm=4):
     """Return the smallest heap (bytes, to ``step``) at which ``script`` completes,
-    by bisection; ``args_fn()`` gives fresh arguments for each run. Returns None if
-    it fails even at ``high``."""
+    by bisection; ``args_fn()`` gives fresh arguments for each run. Near the bound a
+    run can pass or fail depending on where large blocks land (fragmentation), so
+    the result is also checked at the ``confirm`` steps above it; a failure there
+    moves it up past the failing size. Returns None if it fails even at ``high``."""
     ok, out = run_frozen(script, args_fn(), high)
     if not ok:
         note(out[-2000:])
@@ -63,4 +65,15 @@ def min_heap(script, args_fn, low=4096, high=4 * 1024 * 1024, step=1024):
             high = mid
         else:
             low = mid
-    return high
+    found = high  # passed; now ``found + step .. found + confirm * step`` must too
+    i = 1
+    while i <= confirm:
+        ok, _ = run_frozen(script, args_fn(), found + i * step)
+        if ok:
+            i += 1
+        else:
+            found = found + i * step
+            i = 1
+            while not run_frozen(script, args_fn(), found)[0]:
+                found += step
+    return found

@@ -28,8 +28,10 @@ initial fill, so only the changes are counted (workload: workloads/flash_churn.p
 - ``wear_max_over_mean@10000commits``: after those 10,000 changes, max / mean of
   the per-block erase counters (``RamFlash.block_stats(b)["erases"]``, counted
   from after the fill), for both systems.
-- ``peak_heap@{1000,10000}keys``: the smallest ``-X heapsize`` (bisected, 1 KiB
-  steps, bench.common.min_heap) at which workloads/flash_heap.py completes: open
+- ``peak_heap@{1000,10000}keys``: the smallest ``-X heapsize`` (bisected to 256
+  bytes, bench.common.min_heap, then confirmed at the 4 steps above it: near the
+  bound a run can pass or fail with where large blocks land) at which
+  workloads/flash_heap.py completes: open
   a FlashStore kept in a file (``block_backend.fileflash.FileFlash``, so the
   flash is outside the heap; 1,000 keys on 64 blocks = 256 KiB, 10,000 keys on
   512 blocks = 2 MiB; the store's default ``filter_ram``, so the 64-block store
@@ -181,7 +183,7 @@ def peak_heap(keys, blocks):
             return [run_img, str(keys), str(blocks)]
 
         note("flash: bisecting the heap for get/set/commit on %d keys (frozen unix port)" % keys)
-        heap = min_heap(HEAP, fresh, high=1024 * 1024)
+        heap = min_heap(HEAP, fresh, high=1024 * 1024, step=256)
         if heap is None:
             emit_error(BENCH, metric, "workload failed even with a 1 MiB heap")
             return
