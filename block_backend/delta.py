@@ -89,63 +89,68 @@ def parse_head(p):
     return bytes(p[:4]), seq, off, depth, n
 
 
+def _pieces(p, lb, n):
+    """Return what T_DELTA payload ``p`` makes of a base of ``lb`` bytes, as a list of
+    ``(from_base, start, length)`` pieces in order (from the base or from ``p``),
+    or None when the runs do not fit the base or do not make ``n`` bytes."""
+    out = []
+    w = 0
+    pos = 0
+    q = 13
+    end = len(p)
+    while q < end:
+        if q + RUN_HDR > end:
+            return None
+        off, dlen, ilen = struct.unpack_from("<HHH", p, q)
+        q += RUN_HDR
+        if off < pos or off + dlen > lb or q + ilen > end:
+            return None
+        out.append((True, pos, off - pos))
+        out.append((False, q, ilen))
+        w += off - pos + ilen
+        q += ilen
+        pos = off + dlen
+    out.append((True, pos, lb - pos))
+    if w + lb - pos != n:
+        return None
+    return out
+
+
 def apply(base, p):
     """Return the object rebuilt from ``base`` and T_DELTA payload ``p`` (a
     ``bytearray`` of exactly the new length, filled in place), or None when the runs
     do not fit the base (a wrong or damaged base)."""
+    if len(p) < 13:
+        return None
     n = struct.unpack_from("<H", p, 11)[0]
+    pieces = _pieces(p, len(base), n)
+    if pieces is None:
+        return None
     out = bytearray(n)
     mo = memoryview(out)
     mb = memoryview(base)
     mp = memoryview(p)
     w = 0
-    pos = 0
-    q = 13
-    end = len(p)
-    lb = len(base)
-    while q < end:
-        if q + RUN_HDR > end:
-            return None
-        off, dlen, ilen = struct.unpack_from("<HHH", p, q)
-        q += RUN_HDR
-        k = off - pos
-        if k < 0 or off + dlen > lb or q + ilen > end or w + k + ilen > n:
-            return None
-        mo[w:w + k] = mb[pos:off]
+    for from_base, start, k in pieces:
+        mo[w:w + k] = (mb if from_base else mp)[start:start + k]
         w += k
-        mo[w:w + ilen] = mp[q:q + ilen]
-        w += ilen
-        q += ilen
-        pos = off + dlen
-    if w + lb - pos != n:
-        return None
-    mo[w:] = mb[pos:]
     return out
 
 
 def rebuilds(base, p, want):
     """Return True when T_DELTA payload ``p`` applied to ``base`` gives exactly
-    ``want``, compared run by run (nothing of ``want``'s size is allocated)."""
-    if len(p) < 13 or struct.unpack_from("<H", p, 11)[0] != len(want):
+    ``want``, compared piece by piece (nothing of ``want``'s size is allocated)."""
+    if len(p) < 13:
+        return False
+    pieces = _pieces(p, len(base), len(want))
+    if pieces is None or struct.unpack_from("<H", p, 11)[0] != len(want):
         return False
     w = 0
-    pos = 0
-    q = 13
-    end = len(p)
-    lb = len(base)
-    while q < end:
-        if q + RUN_HDR > end:
+    for from_base, start, k in pieces:
+        if not _same(base if from_base else p, start, want, w, k):
             return False
-        off, dlen, ilen = struct.unpack_from("<HHH", p, q)
-        q += RUN_HDR
-        if off < pos or off + dlen > lb or q + ilen > end:
-            return False
-        if not _same(base, pos, want, w, off - pos) or not _same(p, q, want, w + off - pos, ilen):
-            return False
-        w += off - pos + ilen
-        q += ilen
-        pos = off + dlen
-    return w + lb - pos == len(want) and _same(base, pos, want, w, lb - pos)
+        w += k
+    return True
 
 
 def _same(a, i, b, j, n):
