@@ -133,6 +133,7 @@ class FlashStore(Log, Index):
         self._cache = []  # (id, block << 16 | offset of its verified record), index.py
         self._mat_base = None
         self._scan_buf = None  # index.SCAN bytes, made on the first summary read
+        self._absent = None  # the id has_object last found absent (index.py)
         self._mat_info = None  # (depth, root block, root offset) of the last object read
         self._rev = None
         self._orphans = None  # (seq, offset) of the first flushed, uncommitted object

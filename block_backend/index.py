@@ -306,8 +306,13 @@ class Index:
         return None
 
     def has_object(self, oid):
-        """Return True when ``oid`` is stored (and readable)."""
-        return self._find(bytes(oid))[0] is not None
+        """Return True when ``oid`` is stored (and readable). An absent id is
+        remembered until the next write, so that adding it right after (what a
+        tree write does) does not search the log a second time."""
+        oid = bytes(oid)
+        found = self._find(oid)[0] is not None
+        self._absent = None if found else oid
+        return found
 
     def add_object(self, raw, base=None, base_raw=None):
         """Buffer ``raw`` unless stored; return its id. ``base``: the id of a stored
@@ -316,7 +321,15 @@ class Index:
         batch is flushed when large."""
         raw = bytes(raw)
         oid = hashlib.sha256(raw).digest()
-        if self._find(oid)[0] is None:
+        if self._absent == oid:  # just searched: only the pending batch may hold it
+            absent = True
+            for p in self._pending:
+                if p[0] == oid:
+                    absent = False
+        else:
+            absent = self._find(oid)[0] is None
+        self._absent = None
+        if absent:
             if base is not None:
                 base = bytes(base)
             self._pending.append((oid, raw, base, base_raw))

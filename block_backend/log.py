@@ -522,3 +522,4 @@ class Log:
         self.dev.ioctl(3, 0)
         self._pending = []
         self._pending_bytes = 0
+        self._absent = None

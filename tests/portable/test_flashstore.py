@@ -182,6 +182,26 @@ def test_compaction_copies_only_the_uncommitted_objects_not_their_blocks():
     assert fs.fsck()["clean"]
 
 
+def test_adding_what_was_just_found_absent_searches_once():
+    dev = new_dev()
+    fs = FlashStore.format(dev)
+    repo_of(fs).main().set("a", 1)
+    raw = b"B\x65fresh"
+    oid = object_id(raw)
+    assert not fs.objects.mem(oid)
+    dev.reset_stats()
+    assert fs.objects.add(raw) == oid
+    assert dev.stats()["reads"] == 0  # what a tree write does: mem, then add
+    assert fs.objects.mem(oid) and len(fs._pending) == 1
+    fs.objects.add(raw)  # pending already: not twice
+    assert len(fs._pending) == 1
+    fs.flush()
+    assert not fs.objects.mem(object_id(b"B\x65other"))
+    fs.objects.add(raw)  # on flash now: found, not stored again
+    assert len(fs._pending) == 0 and fs.objects.get(oid) == raw
+    assert fs.fsck()["objects"] == len(list(fs.objects.iterate()))
+
+
 class NativeLike:
     """Only the block protocol, like esp32.Partition or rp2.Flash: no prog_size."""
 
