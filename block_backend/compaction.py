@@ -40,8 +40,8 @@ def _drop_new_region(fs):
     fs._cbuf = []
     fs._rev = None
     fs._compacting = False
-    for b in fs._log_order():
-        if fs.seq_of(b) >= fs._start_seq and not fs.state[b] & S_BAD:
+    for b in fs._log_span(fs._start_seq):
+        if not fs.state[b] & S_BAD:
             try:
                 fs._erase(b)
             except BadBlock:
@@ -71,7 +71,7 @@ def _compact_once(fs):
                 _copy(fs, c, fs.keep)
         if fs._orphans is not None:
             _copy_orphans(fs, fs._orphans, start)
-        live = sum(1 for i in range(fs.nlog) if fs.oseq[i] >= start) + 1
+        live = len(fs._log_span(start)) + 1
         recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
         names = sorted(fs._refs)
         for name in names:
@@ -89,7 +89,7 @@ def _compact_once(fs):
     fs._orphans = None
     fs._rev = None
     fs.dev.ioctl(3, 0)
-    old = [fs.order[i] for i in range(fs.nlog) if fs.oseq[i] < start]
+    old = fs._log_span(0, start)
     fs._bad_new = []
     for b in old:
         try:
@@ -211,14 +211,12 @@ def _copy_orphans(fs, first, start):
     """Copy the objects flushed since ``first`` (seq, offset) that no ref records
     yet (only those: the rest of their blocks is reached from the refs)."""
     first_seq, first_off = first
-    for b in fs._log_order():
-        s = fs.seq_of(b)
-        if s < first_seq or s >= start:
-            continue
+    for b in fs._log_span(first_seq, start):
+        skip = first_off if fs.seq_of(b) == first_seq else 0  # before the orphans
         buf = fs._read(b, 0, fs.B)
         found = []
         for pos, typ, n, st in scan_records(buf, fs.data_start, fs._region_end(b, buf), fs.P):
-            if s == first_seq and pos < first_off:
+            if pos < skip:
                 continue
             if st == OK and (typ == T_OBJ or typ == T_DELTA):
                 oid = fs._record_id(b, pos, buf, typ, n)

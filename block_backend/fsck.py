@@ -62,7 +62,7 @@ def fsck(fs, repair=False):
     rep["clean"] = not rep["damaged"] and rep["missing"] == 0 and not fs.refs_damaged
     if repair and not rep["clean"] and not fs.refs_damaged:
         for b in wipe:
-            if not fs.seq_of(b):
+            if not fs._in_log(b):
                 try:
                     fs._erase(b)
                 except BadBlock:
@@ -91,13 +91,13 @@ def _fsck_headers(fs, rep):
         hdr = fs._read(b, 0, 2 * fs.H)
         if parse_header(hdr, MAGIC_ERASE) is None and not all_ff(hdr, 0, fs.H):
             _fsck_note(fs, rep, "block %d: erase header damaged" % b)
-            if not fs.seq_of(b):
+            if not fs._in_log(b):
                 wipe.append(b)
         if parse_header(memoryview(hdr)[fs.H:], MAGIC_ALLOC) is None and not all_ff(hdr, fs.H, 2 * fs.H):
-            if not fs.seq_of(b) and b not in fs.unplaced:
+            if not fs._in_log(b) and b not in fs.unplaced:
                 _fsck_note(fs, rep, "block %d: alloc header damaged (free block)" % b)
                 wipe.append(b)
-            elif fs.seq_of(b):
+            elif fs._in_log(b):
                 known = "block %d: alloc header" % b
                 if not [d for d in rep["damaged"] if d.startswith(known)]:
                     _fsck_note(fs, rep, known + " damaged")

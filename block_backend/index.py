@@ -13,7 +13,7 @@ import struct
 from block_backend import delta
 from block_backend.layout import MAGIC_FOOT, parse_header
 from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, crc32, encode_record,
-                                   header_ok, rec_ok, scan_records)
+                                   header_ok, scan_records)
 from portable_core.storage import StorageError
 
 SCAN = 128  # bytes of a summary read at a time
@@ -166,9 +166,9 @@ class Index:
         """Return ``(raw, block, offset)`` of object ``oid`` or ``(None, corrupt_seen, 0)``."""
         state = [False]
         pre = bytes(oid[:4])
-        for o, raw, _, _ in self._pending:
-            if o == oid:
-                return raw, None, 0
+        raw = self._pending_raw(oid)
+        if raw is not None:
+            return raw, None, 0
         hit = self._cached(oid)
         if hit is not None:
             b = hit >> 16
@@ -194,6 +194,13 @@ class Index:
                 self._remember(oid, b, found[1])
                 return found[0], b, found[1]
         return None, state[0], 0
+
+    def _pending_raw(self, oid):
+        """Return the raw bytes of ``oid`` when it waits in the pending batch, else None."""
+        for p in self._pending:
+            if p[0] == oid:
+                return p[1]
+        return None
 
     def _cached(self, oid):
         """Return the cached address (block << 16 | offset) of ``oid``, or None."""
@@ -322,10 +329,7 @@ class Index:
         raw = bytes(raw)
         oid = hashlib.sha256(raw).digest()
         if self._absent == oid:  # just searched: only the pending batch may hold it
-            absent = True
-            for p in self._pending:
-                if p[0] == oid:
-                    absent = False
+            absent = self._pending_raw(oid) is None
         else:
             absent = self._find(oid)[0] is None
         self._absent = None
@@ -363,7 +367,8 @@ class Index:
             return None
         b = loc >> 16
         off = loc & 0xFFFF
-        if not self.seq_of(b) or hashlib.sha256(base_raw).digest() != base:
+        seq = self.seq_of(b)
+        if not seq or hashlib.sha256(base_raw).digest() != base:
             return None
         hdr = self._read(b, off, 15)
         if hdr[0] == T_OBJ:
@@ -374,16 +379,17 @@ class Index:
             return None
         if depth >= self.max_chain:
             return None
-        p = self._delta_against(oid, raw, base_raw, b, off, depth)
+        p = self._delta_against(oid, raw, base_raw, seq, off, depth)
         return b"" if p is None else p  # b"": known, but a full record is smaller
 
-    def _delta_against(self, oid, raw, braw, bb, boff, depth):
+    def _delta_against(self, oid, raw, braw, bseq, boff, depth):
         """Return the T_DELTA payload of ``raw`` against ``braw`` (the object of the
-        record at (bb, boff), chain depth ``depth``), or None when not smaller."""
+        record at offset ``boff`` of the block with seq ``bseq``, chain depth
+        ``depth``), or None when not smaller."""
         runs = delta.diff(braw, raw, len(raw) - 13 - 8)
         if runs is None:
             return None
-        p = delta.encode(oid, self.seq_of(bb), boff, depth + 1, len(raw), runs)
+        p = delta.encode(oid, bseq, boff, depth + 1, len(raw), runs)
         runs = None
         if not delta.rebuilds(braw, p, raw):
             return None
@@ -407,7 +413,7 @@ class Index:
             braw = r[1]
             depth = 0
             bb, boff = rb, roff
-        return self._delta_against(oid, raw, braw, bb, boff, depth)
+        return self._delta_against(oid, raw, braw, self.seq_of(bb), boff, depth)
 
     def _flush_objects(self):
         """Program the pending objects as an uncommitted batch (tracked as orphans)."""

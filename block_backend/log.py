@@ -1,9 +1,10 @@
 """The log: blocks ordered by sequence number, mounting (recovery scan), appending
 batches of records, sealing blocks with a summary and footer.
 
-``Log`` is a mixin of ``FlashStore``; it owns the per-block state (``seq`` and
-``order``: arrays of fixed size, allocated by ``FlashStore``), the head block's
-position and RAM index, and the refs replayed at mount. Erase counts are not kept
+``Log`` is a mixin of ``FlashStore``; it owns the block state (``state``: a byte
+per block; ``order``/``oseq``: the log's blocks and their seqs, in seq order; all
+allocated by ``FlashStore``), the head block's position and RAM index, and the
+refs replayed at mount. Erase counts are not kept
 in RAM: they are read from the erase headers when a block is allocated or erased.
 """
 
@@ -50,6 +51,10 @@ class Log:
         """Return every block's erase count, read from its erase header (None:
         unreadable, e.g. a new chip or an interrupted erase)."""
         return [self._erase_count(b) for b in range(self.N)]
+
+    def _in_log(self, b):
+        """Return True when block ``b`` is in the log (it has a seq)."""
+        return bool(self.state[b] & S_LOG)
 
     def _log_index(self, b):
         """Return the position of block ``b`` in ``order``, or -1 (not in the log)."""
@@ -249,6 +254,12 @@ class Log:
         """Return a list of the log's blocks, oldest first (a copy of ``order``)."""
         order = self.order
         return [order[i] for i in range(self.nlog)]
+
+    def _log_span(self, lo, hi=0xFFFFFFFF):
+        """Return the log's blocks whose seq is in ``[lo, hi)``, oldest first."""
+        order = self.order
+        oseq = self.oseq
+        return [order[i] for i in range(self.nlog) if lo <= oseq[i] < hi]
 
     def _reset_head(self, b):
         """Make ``b`` the (empty, unsealed unless None) head block."""
