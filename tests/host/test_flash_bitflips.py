@@ -174,33 +174,30 @@ def test_bit_flips_never_give_wrong_answers(flip_list):
         assert not rep["clean"] and (rep["damaged"] or rep["missing"] or rep["refs"] is None), \
             "fsck missed a flipped record byte: %r" % rep
 
-def test_fsck_reports_a_damaged_summary():
-    addr = min(SUMMARY_BYTES) + 10  # inside the payload of the first block's summary
+
+def flip_then_repair(addr, bit, what):
+    """Flip ``bit`` of byte ``addr`` of the store image: every object still reads,
+    fsck names ``what`` as damaged, and a repair leaves a clean store with the
+    same heads."""
     dev = RamFlash(BS, BC, PS, strict=False, image=IMAGE)  # flips are physical: programs AND
-    flip_bit(dev, addr // BS, addr % BS, 0)
+    flip_bit(dev, addr // BS, addr % BS, bit)
     fs = FlashStore.open(dev)
     for oid, raw in OBJECTS.items():
         assert fs.objects.get(oid) == raw
     rep = fs.fsck()
-    assert not rep["clean"] and any("summary" in d for d in rep["damaged"]), rep
+    assert not rep["clean"] and any(what in d for d in rep["damaged"]), rep
     heads = {name: fs.refs.get(name) for name in fs.refs.list()}
     fs.fsck(repair=True)
     fs2 = FlashStore.open(dev)
     assert fs2.fsck()["clean"]
     assert {name: fs2.refs.get(name) for name in fs2.refs.list()} == heads
+
+
+def test_fsck_reports_a_damaged_summary():
+    # inside the payload of the first block's summary
+    flip_then_repair(min(SUMMARY_BYTES) + 10, 0, "summary")
 
 
 def test_fsck_reports_a_damaged_footer():
-    addr = min(FOOTER_BYTES) + 5  # the summary offset in the first sealed block's footer
-    dev = RamFlash(BS, BC, PS, strict=False, image=IMAGE)  # flips are physical: programs AND
-    flip_bit(dev, addr // BS, addr % BS, 2)
-    fs = FlashStore.open(dev)
-    for oid, raw in OBJECTS.items():
-        assert fs.objects.get(oid) == raw
-    rep = fs.fsck()
-    assert not rep["clean"] and any("footer" in d for d in rep["damaged"]), rep
-    heads = {name: fs.refs.get(name) for name in fs.refs.list()}
-    fs.fsck(repair=True)
-    fs2 = FlashStore.open(dev)
-    assert fs2.fsck()["clean"]
-    assert {name: fs2.refs.get(name) for name in fs2.refs.list()} == heads
+    # the summary offset in the first sealed block's footer
+    flip_then_repair(min(FOOTER_BYTES) + 5, 2, "footer")

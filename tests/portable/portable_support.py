@@ -48,6 +48,12 @@ def ticking_clock(start=0):
     return clock
 
 
+def repo_on(store):
+    """Return a Repo on a block store's ``objects`` and ``refs`` (a FlashStore),
+    author "t", dates 1001, 1002, ... (the flash test modules' repo)."""
+    return Repo(store.objects, store.refs, author="t", clock=ticking_clock(1000))
+
+
 def new_repo(policy=None, clock=None, author="test"):
     """Return a Repo on fresh in-memory stores (``clock=None``: logical dates)."""
     return Repo(MemObjectStore(), MemRefStore(), author=author, clock=clock, merge_policy=policy)

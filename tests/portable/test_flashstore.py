@@ -8,21 +8,11 @@ from block_backend.devices import RamFlash
 from block_backend.faults import FaultyFlash, PowerCut, flip_bit
 from block_backend.flashstore import DeviceFull, FlashStore, NotFormatted
 from portable_core.storage import StorageError, object_id
-from portable_core.store import Repo
+from portable_support import repo_on
 
 BS = 1024
 BC = 16
 PS = 16
-
-
-def clock_factory():
-    state = [1000]
-
-    def clock():
-        state[0] += 1
-        return state[0]
-
-    return clock
 
 
 def new_dev():
@@ -32,10 +22,6 @@ def new_dev():
 def reopen(dev, keep=None):
     gc.collect()
     return FlashStore.open(dev, keep)
-
-
-def repo_of(fs):
-    return Repo(fs.objects, fs.refs, author="t", clock=clock_factory())
 
 
 def raises(exc_type, fn, *args):
@@ -73,7 +59,7 @@ def test_objects_and_refs_round_trip():
 def test_repo_on_flash_survives_reopen():
     dev = new_dev()
     fs = FlashStore.format(dev)
-    repo = repo_of(fs)
+    repo = repo_on(fs)
     main = repo.main()
     for i in range(12):
         main.set("k%d" % (i % 5), "v%d" % i)
@@ -82,7 +68,7 @@ def test_repo_on_flash_survives_reopen():
     repo.branch("dev").set("only/dev", 1)
     repo.main().merge_with_branch("dev")
     fs2 = reopen(dev)
-    r2 = repo_of(fs2)
+    r2 = repo_on(fs2)
     assert r2.branches() == ["dev", "main"]
     assert r2.main().get("k1") == "v11" and r2.main().get("only/dev") == 1
     assert fs2.objects.get(head) is not None
@@ -93,7 +79,7 @@ def test_repo_on_flash_survives_reopen():
 def test_programs_are_aligned_and_never_twice():
     dev = new_dev()  # strict: a 0 -> 1 program raises
     fs = FlashStore.format(dev)
-    repo = repo_of(fs)
+    repo = repo_on(fs)
     for i in range(10):
         repo.main().set("a", i)
     assert dev.stats()["prog_bytes"] % PS == 0
@@ -130,7 +116,7 @@ def test_bit_flips_are_detected():
 def test_device_full_loses_nothing():
     dev = new_dev()
     fs = FlashStore.format(dev)
-    repo = repo_of(fs)
+    repo = repo_on(fs)
     main = repo.main()
     done = []
     try:
@@ -141,7 +127,7 @@ def test_device_full_loses_nothing():
         pass
     assert 10 < len(done) < 400
     fs2 = reopen(dev)
-    r2 = repo_of(fs2)
+    r2 = repo_on(fs2)
     for i in done:
         assert r2.main().get("k%d" % i) == "value %d" % i
     assert fs2.fsck()["clean"]
@@ -150,14 +136,14 @@ def test_device_full_loses_nothing():
 def test_compaction_with_retention_and_wear():
     dev = new_dev()
     fs = FlashStore.format(dev, keep=2)
-    repo = repo_of(fs)
+    repo = repo_on(fs)
     main = repo.main()
     for i in range(150):
         main.set("k%d" % (i % 4), i)
     assert fs.compactions >= 2
     fs2 = reopen(dev)
     assert fs2.keep == 2
-    assert repo_of(fs2).main().get("k1") == 149
+    assert repo_on(fs2).main().get("k1") == 149
     assert fs2.fsck()["clean"]
     counts = [c for c in fs2.erase_counts() if c]
     assert max(counts) <= 2 * (sum(counts) / len(counts)) + 1
@@ -166,7 +152,7 @@ def test_compaction_with_retention_and_wear():
 def test_compaction_copies_only_the_uncommitted_objects_not_their_blocks():
     dev = RamFlash(4096, 8, PS)  # the head block holds the garbage and the orphan
     fs = FlashStore.format(dev, keep=1)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     for i in range(12):
         main.set("k%d" % (i % 3), "v%d" % i)  # older versions: garbage with keep=1
     fs.compact()
@@ -185,7 +171,7 @@ def test_compaction_copies_only_the_uncommitted_objects_not_their_blocks():
 def test_adding_what_was_just_found_absent_searches_once():
     dev = new_dev()
     fs = FlashStore.format(dev)
-    repo_of(fs).main().set("a", 1)
+    repo_on(fs).main().set("a", 1)
     raw = b"B\x65fresh"
     oid = object_id(raw)
     assert not fs.objects.mem(oid)
@@ -222,17 +208,17 @@ def test_a_device_with_only_the_block_protocol_works():
     dev = new_dev()
     fs = FlashStore.format(NativeLike(dev))
     assert fs.P == 16
-    repo_of(fs).main().set("a/b", "c")
+    repo_on(fs).main().set("a/b", "c")
     f2 = FlashStore.open(NativeLike(dev))
-    assert repo_of(f2).main().get("a/b") == "c" and f2.fsck()["clean"]
+    assert repo_on(f2).main().get("a/b") == "c" and f2.fsck()["clean"]
     f3 = FlashStore.open(dev)  # the same store through the full device
-    assert repo_of(f3).main().get("a/b") == "c"
+    assert repo_on(f3).main().get("a/b") == "c"
 
 
 def test_fsck_reports_damage_and_repairs():
     dev = new_dev()
     fs = FlashStore.format(dev)
-    repo = repo_of(fs)
+    repo = repo_on(fs)
     repo.main().set("a", 1)
     garbage = fs.objects.add(b"B\x66zzzzzz")
     fs.flush()
@@ -250,13 +236,13 @@ def test_fsck_reports_damage_and_repairs():
     f.fsck(repair=True)
     f2 = reopen(d)
     assert f2.fsck()["clean"]
-    assert repo_of(f2).main().get("a") == 1
+    assert repo_on(f2).main().get("a") == 1
     assert f2.objects.get(garbage) is None
 
 
 def workload(dev, acked):
     fs = FlashStore.format(dev)
-    repo = repo_of(fs)
+    repo = repo_on(fs)
     for i in range(10):
         br = "main" if i % 3 else "b"
         if i == 1:
@@ -316,7 +302,7 @@ def test_power_cut_at_every_op():
 def test_miss_filter_reads_little_and_never_hides_objects():
     dev = new_dev()
     fs = FlashStore.format(dev)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     heads = []
     for i in range(14):
         heads.append(main.set("k%d" % (i % 6), "value %d" % i))
@@ -331,14 +317,14 @@ def test_miss_filter_reads_little_and_never_hides_objects():
         assert dev.stats()["read_bytes"] <= 16 * 2 * 16 * len(sealed) // 4, dev.stats()
         for h in heads:
             assert f.objects.get(h) is not None
-        assert repo_of(f).main().get("k3") == "value 9"
+        assert repo_on(f).main().get("k3") == "value 9"
 
 
 def test_without_filter_ram_lookups_read_the_summaries():
     dev = new_dev()
     fs = FlashStore.format(dev, filter_ram=BC * (BS // 128) - 1)  # filters would not fit
     assert fs.FB == 0 and len(fs.filt) == 0
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     heads = []
     for i in range(14):
         heads.append(main.set("k%d" % (i % 6), "value %d" % i))
@@ -352,5 +338,5 @@ def test_without_filter_ram_lookups_read_the_summaries():
         assert dev.stats()["reads"] >= 2 * (len(sealed) - 1), dev.stats()
         for h in heads:
             assert f.objects.get(h) is not None
-        assert repo_of(f).main().get("k3") == "value 9"
+        assert repo_on(f).main().get("k3") == "value 9"
         assert f.fsck()["clean"]

@@ -10,32 +10,18 @@ from block_backend.faults import (BAD_ERASE_ERROR, BAD_ERASE_NOOP, BAD_PROG_ERRO
                                   BAD_PROG_NOOP, FaultyFlash)
 from block_backend.flashstore import DeviceFull, FlashStore
 from portable_core.storage import StorageError
-from portable_core.store import Repo
+from portable_support import repo_on
 
 BS = 1024
 BC = 24
 PS = 16
 
 
-def clock_factory():
-    state = [1000]
-
-    def clock():
-        state[0] += 1
-        return state[0]
-
-    return clock
-
-
-def repo_of(fs):
-    return Repo(fs.objects, fs.refs, author="t", clock=clock_factory())
-
-
 def check_all(dev, acked, bad=None):
     """Reopen ``dev``; every acknowledged value is there; return the fsck report."""
     gc.collect()
     fs = FlashStore.open(dev)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     for k in acked:
         assert main.get(k) == acked[k], k
     rep = fs.fsck()
@@ -50,7 +36,7 @@ def run_with_failing_head(mode):
     dev = RamFlash(BS, BC, PS)
     ff = FaultyFlash(dev, bad_mode=mode)
     fs = FlashStore.format(ff, keep=2)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     acked = {}
     failed = []
     for i in range(30):
@@ -85,7 +71,7 @@ def test_bad_blocks_survive_reopen_and_compaction():
     ff = FaultyFlash(dev, bad_blocks=(3, 7), bad_mode=BAD_PROG_ERROR | BAD_ERASE_ERROR)
     fs = FlashStore.format(ff, keep=2)
     assert fs.bad_blocks() == [3, 7]
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     acked = {}
     for i in range(60):
         k = "k%d" % (i % 5)
@@ -103,7 +89,7 @@ def test_worn_out_device_ends_in_device_full():
     dev = RamFlash(BS, 16, PS)
     ff = FaultyFlash(dev, erase_limit=3, bad_mode=BAD_PROG_ERROR | BAD_ERASE_ERROR)
     fs = FlashStore.format(ff, keep=1)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     acked = {}
     full = False
     for i in range(600):

@@ -10,25 +10,11 @@ from block_backend import delta
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
-
-CHAIN = 8
 from block_backend.records import OK, T_DELTA, T_OBJ, scan_records
 from portable_core.storage import StorageError
-from portable_core.store import Repo
+from portable_support import repo_on
 
-
-def clock_factory():
-    state = [1000]
-
-    def clock():
-        state[0] += 1
-        return state[0]
-
-    return clock
-
-
-def repo_of(fs):
-    return Repo(fs.objects, fs.refs, author="t", clock=clock_factory())
+CHAIN = 8
 
 
 def record_types(fs):
@@ -80,7 +66,7 @@ def test_diff_apply_round_trip():
 def test_one_key_commits_store_deltas_and_stay_small():
     dev = RamFlash(1024, 20, 16)
     fs = FlashStore.format(dev)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     gc.collect()
     main.transaction(lambda t: [t.set("config/d%d/key%03d" % (i % 4, i), "value%d" % i) for i in range(16)])
     dev.reset_stats()
@@ -94,7 +80,7 @@ def test_one_key_commits_store_deltas_and_stay_small():
     types = record_types(fs)
     assert types.get(T_DELTA, 0) >= 10, types
     fs2 = FlashStore.open(dev)
-    m2 = repo_of(fs2).main()
+    m2 = repo_on(fs2).main()
     for i in range(16):
         want = "value%d" % i
         for j in range(10):
@@ -111,7 +97,7 @@ def test_chains_are_bounded_and_compaction_rebases():
     dev = RamFlash(1024, 32, 16)
     fs = FlashStore.format(dev)
     fs.max_chain = CHAIN  # a short bound keeps this test small (default MAX_DEPTH)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     main.transaction(lambda t: [t.set("d/k%02d" % i, i) for i in range(20)])
     for i in range(2 * CHAIN + 2):
         main.set("d/k05", 1000 + i)
@@ -125,11 +111,11 @@ def test_chains_are_bounded_and_compaction_rebases():
     types = record_types(fs)
     assert types.get(T_OBJ, 0) > 0, types
     fs2 = FlashStore.open(dev)
-    assert repo_of(fs2).main().get("d/k05") == 1000 + 2 * CHAIN + 1
+    assert repo_on(fs2).main().get("d/k05") == 1000 + 2 * CHAIN + 1
     assert fs2.fsck()["clean"]
     # deltas again after the compaction, against the rebased copies
     before = record_types(fs2).get(T_DELTA, 0)
-    m2 = repo_of(fs2).main()
+    m2 = repo_on(fs2).main()
     m2.set("d/k06", "x")
     assert record_types(fs2).get(T_DELTA, 0) > before
     assert FlashStore.open(dev).fsck()["clean"]
@@ -155,7 +141,7 @@ def test_damaged_base_is_reported_not_returned():
     gc.collect()
     dev = RamFlash(1024, 24, 16)
     fs = FlashStore.format(dev)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     main.transaction(lambda t: [t.set("d/k%02d" % i, "v%d" % i) for i in range(20)])
     big = main.tree().find_tree("d")
     head = main.set("d/k03", "changed")
@@ -174,7 +160,7 @@ def test_damaged_base_is_reported_not_returned():
     rep = fs2.fsck()
     assert not rep["clean"]
     try:
-        got = repo_of(fs2).main().get("d/k03")
+        got = repo_on(fs2).main().get("d/k03")
         raise AssertionError("damaged base returned %r" % (got,))
     except StorageError:
         pass

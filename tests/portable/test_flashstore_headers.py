@@ -12,8 +12,7 @@ from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
 from portable_core.storage import StorageError
-from portable_core.store import Repo
-from portable_support import read_block, ticking_clock
+from portable_support import read_block, repo_on
 
 BS = 1024
 BC = 16
@@ -21,15 +20,11 @@ PS = 16
 H = 16
 
 
-def repo_of(fs):
-    return Repo(fs.objects, fs.refs, author="t", clock=ticking_clock(1000))
-
-
 def build():
     """Return (device, {key: value} on main, main's head, heads of every commit)."""
     dev = RamFlash(BS, BC, PS)
     fs = FlashStore.format(dev)
-    main = repo_of(fs).main()
+    main = repo_on(fs).main()
     want = {}
     heads = []
     for i in range(14):
@@ -55,7 +50,7 @@ def check_reads(fs, want, heads):
     """Every read is right or raises StorageError; return True when all were right."""
     ok = True
     try:
-        main = repo_of(fs).main()
+        main = repo_on(fs).main()
         for k in want:
             try:
                 got = main.get(k)
@@ -96,8 +91,8 @@ def flip_and_check(dev, block, offset, bit, want, heads, recoverable, what, seq=
         assert fs2.fsck()["clean"]
         assert check_reads(fs2, want, heads)
         # the store still takes commits, and they survive a reopen
-        repo_of(fs2).main().set("after", "yes")
-        assert repo_of(FlashStore.open(dev)).main().get("after") == "yes"
+        repo_on(fs2).main().set("after", "yes")
+        assert repo_on(FlashStore.open(dev)).main().get("after") == "yes"
     return fs
 
 
@@ -133,7 +128,7 @@ def test_alloc_header_flip_in_the_head_block():
     assert check_reads(fs2, want, heads)
     # a commit appended to the recovered head survives a reopen (its seq is not reused)
     want["k0"] = "appended"
-    heads.append(repo_of(fs2).main().set("k0", "appended"))
+    heads.append(repo_on(fs2).main().set("k0", "appended"))
     fs3 = FlashStore.open(dev)
     assert check_reads(fs3, want, heads)
     rep = fs3.fsck()
