@@ -101,7 +101,6 @@ class NorFlash:
         self.strict = strict
         self.size = block_size * block_count
         self.counters = counters
-        self._reads = None
         if counters:
             self.reset_stats()
 
@@ -113,7 +112,7 @@ class NorFlash:
         addr = self._check(block_num, offset, n, 1)
         if n:
             self._raw_readinto(addr, buf)
-            if self._reads is not None:
+            if self.counters:
                 self._reads[block_num] += 1
                 self._read_bytes[block_num] += n
 
@@ -123,7 +122,7 @@ class NorFlash:
         addr = self._check(block_num, offset, n, self.prog_size)
         if n:
             self._program(addr, buf)
-            if self._reads is not None:
+            if self.counters:
                 self._progs[block_num] += 1
                 self._prog_bytes[block_num] += n
 
@@ -149,7 +148,7 @@ class NorFlash:
         """Set every byte of block ``block_num`` to 0xFF."""
         addr = self._check(block_num, 0, 0, 1)
         self._write_erased(addr, self.block_size)
-        if self._reads is not None:
+        if self.counters:
             self._erases[block_num] += 1
 
     def erase_all(self):
@@ -200,13 +199,12 @@ class NorFlash:
     # -- counters -------------------------------------------------------------
 
     def _counting(self):
-        if self._reads is None:
+        if not self.counters:
             raise FlashError("this device was made with counters=False")
 
     def reset_stats(self):
         """Zero every counter."""
-        if not self.counters:
-            self._counting()
+        self._counting()
         count = self.block_count
         self._reads = [0] * count
         self._read_bytes = [0] * count
