@@ -16,9 +16,11 @@ number. The work is split by job:
 import struct
 from array import array
 
-from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
+from block_backend.errors import (BadBlock, DeviceFull, FormatMismatch, GeometryError,  # noqa: F401
+                                  NotFormatted)  # (public names)
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
-from block_backend.layout import header_size
+from block_backend.layout import (FMT_LEN, FORMAT_VERSION, check_geometry, format_header_size,
+                                  header_size, parse_format_header)
 from block_backend.log import Log
 from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_records  # noqa: F401
 from portable_core.storage import ObjectStore, RefStore, StorageError
@@ -99,9 +101,12 @@ class FlashStore(Log, Index):
     per block, ``block_size // 128`` bytes each); when they do not all fit, there
     are none and lookups read the blocks' summaries. ``prog_size``: the program
     unit, default the device's ``prog_size`` attribute, else ``PROG_SIZE`` (16;
-    MicroPython's native flash objects have no such attribute); a store must be
-    opened with the unit it was formatted with. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
-    ``damage`` (list of strings found at mount), ``compactions``.
+    MicroPython's native flash objects have no such attribute) at format, the
+    image's own at open. The geometry must be within the format's limits
+    (GeometryError); an image opens only on the geometry it was formatted for
+    (FormatMismatch). Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
+    ``damage`` (list of strings found at mount), ``corrected`` (records read after
+    correcting a flipped bit in an erased-looking tail), ``compactions``.
     """
 
     def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
@@ -110,10 +115,7 @@ class FlashStore(Log, Index):
         self.N = device.ioctl(4, 0)
         if prog_size is None:
             prog_size = getattr(device, "prog_size", PROG_SIZE)
-        self.P = prog_size
-        self.H = header_size(self.P)
-        self.data_start = 2 * self.H
-        self.foot = self.B - self.H
+        self._set_prog(prog_size)
         self.keep = keep
         # longest delta chain this store writes (reads accept up to index.MAX_DEPTH)
         self.max_chain = MAX_DEPTH
@@ -123,6 +125,7 @@ class FlashStore(Log, Index):
         self._refs = {}
         self.refs_damaged = False
         self.damage = []
+        self.corrected = []  # records a mount read after correcting a bit of an erased-looking tail
         self.lost = False
         self.unplaced = []  # blocks with records whose seq is unknown (damaged alloc header)
         self.compactions = 0
@@ -154,6 +157,27 @@ class FlashStore(Log, Index):
         self.live_blocks = 1
         self._reset_head(None)
 
+    def _set_prog(self, prog):
+        """Take ``prog`` as the program unit: check the geometry (GeometryError),
+        place the headers (docs/SPEC.md "Flash layout")."""
+        check_geometry(self.B, self.N, prog)
+        self.P = prog
+        self.H = header_size(prog)
+        self.alloc_at = format_header_size(prog)  # the format header is [0, alloc_at)
+        self.data_start = self.alloc_at + self.H
+        self.foot = self.B - self.H
+
+    def _image_prog(self):
+        """Return the program unit the image's first valid format header states
+        (version 2), or None."""
+        buf = bytearray(FMT_LEN)
+        for b in range(self.N):
+            self.dev.readblocks(b, buf, 0)
+            fmt = parse_format_header(buf)
+            if fmt is not None and fmt[1] == FORMAT_VERSION:
+                return fmt[2]
+        return None
+
     @classmethod
     def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
@@ -177,8 +201,15 @@ class FlashStore(Log, Index):
 
     @classmethod
     def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
-        """Mount the log on ``device``: find the last complete commit."""
+        """Mount the log on ``device``: find the last complete commit. The image must
+        be of this format version and of the device's geometry (FormatMismatch
+        names the difference); without a program unit from the caller or the
+        device, the image's is used."""
         fs = cls(device, keep, filter_ram, prog_size)
+        if prog_size is None and getattr(device, "prog_size", None) is None:
+            p = fs._image_prog()
+            if p is not None and p != fs.P:
+                fs._set_prog(p)
         fs._mount()
         return fs
 

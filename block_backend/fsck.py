@@ -10,7 +10,8 @@ import hashlib
 
 from block_backend.errors import BadBlock
 from block_backend.log import S_BAD
-from block_backend.layout import MAGIC_ALLOC, MAGIC_ERASE, parse_header, parse_summary
+from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, format_mismatch, parse_format_header, parse_header,
+                                  parse_summary)
 from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
                                    scan_records)
 from portable_core.objects import TAG_COMMIT
@@ -81,19 +82,28 @@ def fsck(fs, repair=False):
 
 
 def _fsck_headers(fs, rep):
-    """Check every good block's erase and alloc headers; return the free blocks
+    """Check every good block's format and alloc headers; return the free blocks
     whose headers are damaged (repair erases them). An erased header is fine (a
     block erased before its header was written; a free block)."""
     wipe = []
     for b in range(fs.N):
         if fs.state[b] & S_BAD:
             continue
-        hdr = fs._read(b, 0, 2 * fs.H)
-        if parse_header(hdr, MAGIC_ERASE) is None and not all_ff(hdr, 0, fs.H):
+        hdr = fs._read(b, 0, fs.data_start)
+        fmt = parse_format_header(hdr)
+        # a header whose first unit is erased is a torn erase, whose last unit is
+        # erased a torn program: not damage (the block is erased before reuse)
+        if fmt is None and not all_ff(hdr, 0, fs.P) and \
+                not all_ff(hdr, (FMT_LEN - 1) // fs.P * fs.P, fs.alloc_at):
             _fsck_note(fs, rep, "block %d: erase header damaged" % b)
             if not fs._in_log(b):
                 wipe.append(b)
-        if parse_header(memoryview(hdr)[fs.H:], MAGIC_ALLOC) is None and not all_ff(hdr, fs.H, 2 * fs.H):
+        elif fmt is not None and format_mismatch(fmt, fs.P, fs.B, fs.N) is not None:
+            _fsck_note(fs, rep, "block %d: erase header of another format" % b)
+            if not fs._in_log(b):
+                wipe.append(b)
+        if parse_header(memoryview(hdr)[fs.alloc_at:], MAGIC_ALLOC) is None and \
+                not all_ff(hdr, fs.alloc_at, fs.data_start):
             if not fs._in_log(b) and b not in fs.unplaced:
                 _fsck_note(fs, rep, "block %d: alloc header damaged (free block)" % b)
                 wipe.append(b)

@@ -13,15 +13,18 @@ import struct
 
 from array import array
 
-from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
-from block_backend.layout import (MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
-                                  parse_header, summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SEQ, T_SNAP_BEGIN,
-                                   T_SNAP_END, T_SUM, TORN, align, all_ff, encode_record, header_ok,
-                                   rec_ok, scan_records)
+from block_backend.errors import BadBlock, DeviceFull, FormatMismatch, NoSpace, NotErased, NotFormatted
+from block_backend.layout import (FMT_LEN, FORMAT_VERSION, MAGIC_ALLOC, MAGIC_FOOT, encode_format_header,
+                                  encode_header, format_mismatch, parse_format_header, parse_header,
+                                  summary_payload, summary_size)
+from block_backend.records import (DAMAGED, OK, REC_OVERHEAD, REC_PAYLOAD, T_BAD, T_DELTA, T_OBJ,
+                                   T_REF, T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
+                                   encode_record, header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
 
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
+CHECK = 64  # bytes read at a time to check that a range is still erased
+FF = b"\xff" * CHECK
 S_BAD = 1  # state bits of a block: a program or erase failed there
 S_LOG = 2  # in the log (its seq is in ``oseq``)
 
@@ -36,16 +39,32 @@ class Log:
         return buf
 
     def _read_headers(self, b):
-        """Read block ``b``'s erase and alloc headers, set its seq; return them."""
-        hdr = self._read(b, 0, 2 * self.H)
-        ec = parse_header(hdr, MAGIC_ERASE)
-        sq = parse_header(memoryview(hdr)[self.H:], MAGIC_ALLOC)
+        """Read block ``b``'s format and alloc headers, set its seq; return
+        ``(headers, parsed format header or None, seq or None)``."""
+        hdr = self._read(b, 0, self.data_start)
+        fmt = parse_format_header(hdr)
+        sq = parse_header(memoryview(hdr)[self.alloc_at:], MAGIC_ALLOC)
         self._set_seq(b, sq or 0)
-        return hdr, ec, sq
+        return hdr, fmt, sq
 
     def _erase_count(self, b):
-        """Return block ``b``'s erase count from its erase header, None if unreadable."""
-        return parse_header(self._read(b, 0, 12), MAGIC_ERASE)
+        """Return block ``b``'s erase count from its format header (a version 1
+        erase header counts too), None if unreadable."""
+        fmt = parse_format_header(self._read(b, 0, FMT_LEN))
+        return None if fmt is None else fmt[0]
+
+    def _erased(self, b, start, end):
+        """Return True when bytes ``[start, end)`` of block ``b`` read erased (0xFF);
+        read ``CHECK`` bytes at a time."""
+        buf = bytearray(min(CHECK, max(0, end - start)))
+        while start < end:
+            m = min(CHECK, end - start)
+            mv = memoryview(buf)[:m]
+            self.dev.readblocks(b, mv, start)
+            if bytes(mv) != FF[:m]:
+                return False
+            start += m
+        return True
 
     def erase_counts(self):
         """Return every block's erase count, read from its erase header (None:
@@ -124,7 +143,8 @@ class Log:
         n = header_ok(buf, pos, self.foot)
         if n != 4 or buf[pos] != T_SEQ or not rec_ok(buf, pos, n):
             return None
-        return struct.unpack("<I", bytes(buf[pos + 4:pos + 8]))[0]
+        return struct.unpack("<I", bytes(buf[pos + REC_PAYLOAD:pos + REC_PAYLOAD + 4]))[0]
+
 
     def _mount(self):
         """Read every block's headers, replay the refs in log order, find the head.
@@ -132,13 +152,23 @@ class Log:
         holds records rejoins the log when its T_SEQ record gives its seq and no
         other block has it; otherwise it is lost (reported, see ``_unplaced``)."""
         hurt = []
+        formatted = False
+        other = None  # the first free block's format header of another format
         for b in range(self.N):
-            hdr, ec, sq = self._read_headers(b)
-            if sq is None and not all_ff(hdr, self.H, 2 * self.H):
+            hdr, fmt, sq = self._read_headers(b)
+            if fmt is not None:
+                err = format_mismatch(fmt, self.P, self.B, self.N)
+                if err is None:
+                    formatted = True
+                elif sq is not None:
+                    raise err  # a log block of another format or geometry
+                elif other is None:
+                    other = err  # a free block is erased before use: only if none matches
+            if sq is None and not all_ff(hdr, self.alloc_at, self.data_start):
                 hurt.append(b)
         for b in hurt:
             buf = self._read(b, 0, self.B)
-            if all_ff(buf, 2 * self.H, self.B):
+            if all_ff(buf, self.data_start, self.B):
                 continue  # a free block: erased before reuse (fsck reports the header)
             sq = self._seq_record(buf)
             if sq and self._block_of_seq(sq) is None:
@@ -149,6 +179,9 @@ class Log:
             buf = None
         if not self.nlog:
             raise NotFormatted("no Sprig log on this device")
+        if not formatted:
+            raise other or FormatMismatch("no block has a readable format header: not a version %d image"
+                                          % FORMAT_VERSION)
         order = self._log_order()
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
@@ -164,7 +197,10 @@ class Log:
                 else:
                     pre = bytearray()
                     need = True
-            for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
+            fixed = []
+            for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P, fixed):
+                if fixed:
+                    self._note_fixed(b, fixed)
                 if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
                     if typ == T_OBJ:
                         pre += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
@@ -179,7 +215,9 @@ class Log:
                     continue
                 if st == TORN:
                     continue
-                p = pos + 4
+                p = pos + REC_PAYLOAD
+                if typ != T_OBJ and typ != T_DELTA and not self._fits(b, pos, typ, buf, n):
+                    continue
                 if typ == T_REF:
                     ln = buf[p]
                     name = bytes(buf[p + 1:p + 1 + ln]).decode()
@@ -211,6 +249,56 @@ class Log:
             pre = None
         order = None
         self._mount_head(self.order[self.nlog - 1], buf)
+
+    def _fits(self, b, pos, typ, buf, n):
+        """Return True when the valid record at ``pos`` of block ``b`` (image ``buf``,
+        payload ``n`` bytes, not an object) makes sense on this device; else note
+        the damage (a record of a ref or snapshot makes the refs unreadable)."""
+        p = pos + REC_PAYLOAD
+        why = None
+        if typ == T_REF:
+            ln = buf[p] if n else 0
+            if not n or 1 + ln > n or (n - 1 - ln) not in (0, 32):
+                why = "ref record of %d bytes names %d-byte name" % (n, ln)
+            else:
+                try:
+                    bytes(buf[p + 1:p + 1 + ln]).decode()
+                except (UnicodeError, ValueError):
+                    why = "ref name is not UTF-8"
+        elif typ == T_BAD:
+            if n != 2:
+                why = "bad-block record of %d bytes" % n
+            elif buf[p] | (buf[p + 1] << 8) >= self.N:
+                why = "bad-block record names block %d of %d" % (buf[p] | (buf[p + 1] << 8), self.N)
+        elif typ == T_SNAP_END:
+            if n != 6:
+                why = "snapshot end of %d bytes" % n
+        elif typ == T_SNAP_BEGIN:
+            if n:
+                why = "snapshot begin of %d bytes" % n
+        elif typ == T_SEQ:
+            if n != 4:
+                why = "seq record of %d bytes" % n
+        if why is None:
+            return True
+        self.damage.append("block %d offset %d: %s" % (b, pos, why))
+        if typ != T_BAD:
+            self.refs_damaged = True
+        return False
+
+    def _note_fixed(self, b, fixed):
+        """Report the records whose flipped bit a scan of block ``b`` corrected
+        (``fixed``: ``(offset, tail)``, emptied): a bit in an erased-looking tail
+        is noted in ``corrected`` (a torn write one bit short looks the same), any
+        other as damage (fsck repair rewrites the record)."""
+        for pos, tail in fixed:
+            msg = "block %d offset %d: flipped bit corrected" % (b, pos)
+            if tail:
+                if msg not in self.corrected:
+                    self.corrected.append(msg)
+            elif msg not in self.damage:
+                self.damage.append(msg)
+        del fixed[:]
 
     def _unplaced(self, b, buf):
         """Block ``b`` holds records but its place in the log is unknown: its objects
@@ -247,8 +335,12 @@ class Log:
         return self.foot if off is None else off
 
     def _parse_foot(self, buf):
-        """Return the summary offset from the footer in block image ``buf``, or None."""
-        return parse_header(memoryview(buf)[self.foot:self.foot + 12], MAGIC_FOOT)
+        """Return the summary offset from the footer in block image ``buf``, or None
+        (no valid footer, or one whose offset is outside the record area)."""
+        off = parse_header(memoryview(buf)[self.foot:self.foot + 12], MAGIC_FOOT)
+        if off is None or off < self.data_start or off > self.foot:
+            return None
+        return off
 
     def _log_order(self):
         """Return a list of the log's blocks, oldest first (a copy of ``order``)."""
@@ -280,7 +372,10 @@ class Log:
         end = self.data_start
         dirty = False
         torn_end = 0
-        for pos, typ, n, st in scan_records(buf, self.data_start, self.foot, self.P):
+        fixed = []
+        for pos, typ, n, st in scan_records(buf, self.data_start, self.foot, self.P, fixed):
+            if fixed:
+                self._note_fixed(b, fixed)
             if st == OK:
                 if typ == T_SUM:
                     dirty = True
@@ -331,11 +426,19 @@ class Log:
             raise BadBlock(b)
         self._set_seq(b, 0)
         self._filt_clear(b)
-        self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
+        try:
+            self._prog(b, encode_format_header(ec + 1, self.P, self.B, self.N, self.alloc_at), 0)
+        except NotErased:  # the erase left programmed bits
+            self._mark_bad(b)
+            raise BadBlock(b)
 
     def _prog(self, b, buf, off):
         """Program ``buf`` at (b, off) and read it back; an I/O error or a mismatch
-        (a silently failing block) marks ``b`` bad and raises BadBlock."""
+        (a silently failing block) marks ``b`` bad and raises BadBlock. A target
+        that does not read erased (a flipped bit in erased flash) raises NotErased
+        before anything is programmed."""
+        if not self._erased(b, off, off + len(buf)):
+            raise NotErased(b)
         try:
             self.dev.writeblocks(b, buf, off)
             ok = self._read(b, off, len(buf)) == buf
@@ -373,7 +476,9 @@ class Log:
 
     def _alloc_head(self):
         """Make the least-worn good free block the new head (raises NoSpace); a block
-        that fails its erase or alloc header is marked bad and another is tried."""
+        that fails its erase or alloc header is marked bad and another is tried. A
+        free block is used without an erase only when it reads erased after its
+        format header; a block whose erase leaves bits programmed is bad."""
         while True:
             best = None
             bestc = None
@@ -381,25 +486,31 @@ class Log:
             top = None
             for b in range(self.N):
                 if not self.state[b]:  # neither bad nor in the log
-                    hdr = self._read(b, 0, 2 * self.H)
-                    c = parse_header(hdr, MAGIC_ERASE)
-                    known = c is not None
-                    if not known:
+                    hdr = self._read(b, 0, self.data_start)
+                    c = parse_format_header(hdr)
+                    known = c is not None and not format_mismatch(c, self.P, self.B, self.N)
+                    c = None if c is None else c[0]
+                    if c is None:
                         if top is None:
                             top = self._max_erase_count()
                         c = top
                     if best is None or c < bestc:
                         best, bestc = b, c
                         # erased, header written, never allocated: usable as is
-                        clean = known and all_ff(hdr, self.H, 2 * self.H)
+                        clean = known and all_ff(hdr, self.alloc_at, self.data_start)
             if best is None:
                 raise NoSpace()
             rec = encode_record(T_SEQ, struct.pack("<I", self.next_seq))
             rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
             try:
+                if clean and not self._erased(best, self.data_start, self.B):
+                    clean = False  # a bit flipped in its erased space
                 if not clean:
                     self._erase(best, bestc)
-                self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.H)
+                self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.alloc_at)
+            except NotErased:
+                self._mark_bad(best)  # just erased, yet not erased
+                continue
             except BadBlock:
                 continue
             self._set_seq(best, self.next_seq)
@@ -463,6 +574,9 @@ class Log:
         if k:
             try:
                 self._prog(self.head, buf if k == len(buf) else bytes(memoryview(buf)[:k]), self.head_pos)
+            except NotErased:
+                self._seal_head()  # a bit flipped in its erased space: the batch goes on anew
+                raise
             except BadBlock:
                 self.head_sealed = True  # its earlier records stay readable
                 raise

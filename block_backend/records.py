@@ -3,6 +3,10 @@
 A record is ``type u8, len u16 LE, hcrc u8`` (low byte of the CRC-32 of the first 3
 bytes), ``len`` payload bytes, then the CRC-32 (LE) of header + payload. Records
 are packed; a batch starts on a prog unit boundary and is padded with 0xFF.
+
+Record types are numbered 1..T_MAX (the table below); a new type takes the next
+number, raises T_MAX and gets a row in docs/SPEC.md "Record types". A reader
+treats a valid record of a type above its T_MAX as damage.
 """
 
 import binascii
@@ -17,6 +21,13 @@ T_DELTA = 6
 T_BAD = 7
 T_SEQ = 8
 T_MAX = 8
+
+# offsets inside a record (REC_OVERHEAD: header + trailing CRC)
+REC_TYPE = 0
+REC_LEN = 1  # u16
+REC_HCRC = 3
+REC_PAYLOAD = 4
+REC_OVERHEAD = 8
 
 OK = 0
 TORN = 1
@@ -81,19 +92,46 @@ def all_ff(buf, start, end):
     return True
 
 
-def scan_records(buf, start, end, prog):
+def _fix(buf, pos, end, prog, fixed):
+    """Try to correct one flipped bit in the record at ``pos`` (``buf`` changed in
+    place); return its payload length or -1. A correction is appended to
+    ``fixed`` as ``(pos, tail)``: ``tail`` when the bit was in an erased-looking
+    last unit with only erased bytes after it (a torn write one bit short, or a
+    flip there: either way the record as written)."""
+    from block_backend.crcfix import correct
+
+    r = correct(buf, pos, end)
+    if r is None:
+        return -1
+    n, k, mask = r
+    u = k // prog * prog
+    buf[k] ^= mask
+    tail = all_ff(buf, u, min(end, u + prog)) and all_ff(buf, pos + 8 + n, end)
+    buf[k] ^= mask
+    if fixed is not None:
+        fixed.append((pos, tail))
+    return n
+
+
+def scan_records(buf, start, end, prog, fixed=None):
     """Yield ``(pos, typ, n, status)`` for the records of a block image ``buf``.
 
-    status OK: a valid record (payload at pos + 4, n bytes); TORN: the end of the
-    log (an interrupted program: everything after it is erased), scanning stops;
-    DAMAGED: bytes that are neither (typ None when the header is unreadable),
-    scanning resynchronises after it."""
+    status OK: a valid record (payload at pos + 4, n bytes) -- possibly after a
+    single flipped bit was corrected in ``buf`` (a bytearray), then noted in
+    ``fixed`` (see ``_fix``); TORN: the end of the log (an interrupted program:
+    everything after it is erased), scanning stops; DAMAGED: bytes that are
+    neither (typ None when the header is unreadable), scanning resynchronises
+    after it."""
     pos = start
     while pos < end:
         if buf[pos] == 0xFF:
             pos = align(pos + 1, prog)
             continue
         n = header_ok(buf, pos, end)
+        if n < 0 or not rec_ok(buf, pos, n):
+            m = _fix(buf, pos, end, prog, fixed) if type(buf) is bytearray else -1
+            if m >= 0:
+                n = m
         if n >= 0:
             if rec_ok(buf, pos, n):
                 yield pos, buf[pos], n, OK

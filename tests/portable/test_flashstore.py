@@ -280,7 +280,7 @@ def test_power_cut_at_every_op():
             except PowerCut:
                 pass
             f = FlashStore.open(ff.device)
-            assert f.fsck()["clean"], (n, torn)
+            assert f.fsck()["clean"], (n, torn, f.fsck())
             want = {}
             for br, head in acked[:-1]:
                 if br != "compact":

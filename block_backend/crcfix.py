@@ -1,0 +1,69 @@
+"""Single-bit correction of a record by its CRC-32 (docs/SPEC.md "Flash layout",
+"Damage and torn writes"), imported only when a record fails its CRC.
+
+CRC-32 is linear: flipping bit ``b`` of byte ``k`` of a record of ``L`` covered
+bytes changes its CRC by a syndrome that depends only on ``b`` and ``L - 1 - k``
+(the table entry of ``1 << b``, advanced through ``L - 1 - k`` zero bytes), and
+these syndromes are distinct for records far shorter than 2^32 bits. So when the
+stored CRC differs from the computed one by a single bit, the stored CRC was hit;
+when it differs by the syndrome of a payload bit, that bit was hit. A flip in the
+header's ``type``/``len``/``hcrc`` bytes is found by trying the 32 header bits.
+"""
+
+import struct
+
+from block_backend.records import crc32, header_ok, rec_ok
+
+FIX_MAX = 512  # longest record (header + payload) corrected: O(8 * length) CRC steps
+
+
+def _advance(r):
+    """Return the raw CRC-32 register ``r`` after one zero byte."""
+    return crc32(b"\x00", r ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
+
+
+def _syndrome_fix(buf, pos, n):
+    """Flip the one bit of the record at ``pos`` (payload length ``n``) whose
+    syndrome matches its CRC error; return ``(offset, mask)`` of that bit, or None."""
+    L = 4 + n
+    mv = memoryview(buf)
+    s = crc32(mv[pos:pos + L]) ^ struct.unpack("<I", bytes(mv[pos + L:pos + L + 4]))[0]
+    if not s:
+        return None
+    if not s & (s - 1):  # one bit: the stored CRC itself was hit
+        i = 0
+        while not (s >> i) & 1:
+            i += 1
+        return pos + L + i // 8, 1 << (i % 8)
+    regs = [crc32(bytes((1 << b,)), 0xFFFFFFFF) ^ 0xFFFFFFFF for b in range(8)]
+    for d in range(L):
+        for b in range(8):
+            if regs[b] == s:
+                return pos + L - 1 - d, 1 << b
+            regs[b] = _advance(regs[b])
+    return None
+
+
+def correct(buf, pos, end):
+    """Correct a single flipped bit in the record at ``pos`` of block image ``buf``
+    (a bytearray; records end by ``end``) in place. Return ``(n, k)``: the payload
+    length and the offset of the corrected byte, or None (no single-bit error
+    explains the CRC failure; ``buf`` is unchanged). ``buf[k] ^ mask`` is what
+    the flash holds."""
+    n = header_ok(buf, pos, end)
+    if 0 <= n and 8 + n <= FIX_MAX:
+        hit = _syndrome_fix(buf, pos, n)
+        if hit is not None:
+            k, mask = hit
+            buf[k] ^= mask
+            if header_ok(buf, pos, end) == n and rec_ok(buf, pos, n):
+                return n, k, mask
+            buf[k] ^= mask  # a header bit: the length changes, tried below
+    for k in range(pos, min(pos + 4, end)):
+        for b in range(8):
+            buf[k] ^= 1 << b
+            m = header_ok(buf, pos, end)
+            if m >= 0 and 8 + m <= FIX_MAX and rec_ok(buf, pos, m):
+                return m, k, 1 << b
+            buf[k] ^= 1 << b
+    return None
