@@ -26,11 +26,14 @@ def fsck(fs, repair=False):
 
     Returns a dict: ``records``, ``objects``, ``damaged`` (list of strings),
     ``bad_blocks`` (blocks retired after a failed program or erase),
-    ``torn`` (interrupted writes at the log's end, harmless), ``refs`` (name ->
+    ``torn`` (interrupted writes at the log's end, harmless), ``corrected``
+    (records read after correcting one flipped bit in an erased-looking last unit:
+    a torn write one bit short or a flip there, the record as written; a flip
+    elsewhere is in ``damaged``), ``refs`` (name ->
     "ok" or what is missing), ``missing``, ``clean`` (bool). With ``repair``,
     a damaged store is compacted (only verified objects are copied, damaged
     records and summaries are dropped); refs are never guessed."""
-    rep = {"records": 0, "objects": 0, "damaged": list(fs.damage), "torn": 0,
+    rep = {"records": 0, "objects": 0, "damaged": list(fs.damage), "corrected": list(fs.corrected), "torn": 0,
            "refs": {}, "missing": 0, "pruned": 0, "bad_blocks": fs.bad_blocks()}
     for b in fs._log_order():
         buf = fs._read(b, 0, fs.B)

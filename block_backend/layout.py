@@ -28,7 +28,7 @@ FMT_BLOCK_COUNT = 16  # u32
 FMT_CRC = 20  # u32 crc32 of bytes [0, 20)
 
 # limits of the format (checked by check_geometry at format and open)
-MIN_BLOCK_SIZE = 256
+MIN_BLOCK_SIZE = 512  # a commit (contents, tree, commit, ref) fits in a block
 MAX_BLOCK_SIZE = 65536  # record offsets are u16 (summaries, deltas)
 MIN_BLOCKS = 6  # a head, a compaction's copy and the reserve
 MAX_BLOCKS = 65535  # block numbers are u16 (bad-block records)
@@ -53,8 +53,8 @@ def check_geometry(block_size, block_count, prog):
     if block_size < MIN_BLOCK_SIZE or block_size > MAX_BLOCK_SIZE:
         raise GeometryError("block size %d is outside the format's %d..%d bytes"
                             % (block_size, MIN_BLOCK_SIZE, MAX_BLOCK_SIZE))
-    if block_size % prog or block_size < 8 * prog:
-        raise GeometryError("block size %d is not a multiple of the program unit %d (at least 8 units)"
+    if block_size % prog or block_size < 16 * prog:
+        raise GeometryError("block size %d is not a multiple of the program unit %d (at least 16 units)"
                             % (block_size, prog))
     if block_count < MIN_BLOCKS or block_count > MAX_BLOCKS:
         raise GeometryError("block count %d is outside the format's %d..%d blocks"

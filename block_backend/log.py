@@ -177,11 +177,13 @@ class Log:
                 continue
             self._unplaced(b, buf)
             buf = None
+        if not formatted and other is not None:
+            raise other
         if not self.nlog:
             raise NotFormatted("no Sprig log on this device")
         if not formatted:
-            raise other or FormatMismatch("no block has a readable format header: not a version %d image"
-                                          % FORMAT_VERSION)
+            raise FormatMismatch("no block has a readable format header: not a version %d image"
+                                 % FORMAT_VERSION)
         order = self._log_order()
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
