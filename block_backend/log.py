@@ -17,7 +17,7 @@ from block_backend.errors import BadBlock, DeviceFull, FormatMismatch, NoSpace, 
 from block_backend.layout import (FMT_LEN, FORMAT_VERSION, MAGIC_ALLOC, MAGIC_FOOT, encode_format_header,
                                   encode_header, format_mismatch, parse_format_header, parse_header,
                                   summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, REC_OVERHEAD, REC_PAYLOAD, T_BAD, T_DELTA, T_OBJ,
+from block_backend.records import (DAMAGED, FLIP, OK, PADDING, REC_OVERHEAD, REC_PAYLOAD, T_BAD, T_DELTA, T_OBJ,
                                    T_REF, T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
                                    encode_record, header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
@@ -46,6 +46,21 @@ class Log:
         sq = parse_header(memoryview(hdr)[self.alloc_at:], MAGIC_ALLOC)
         self._set_seq(b, sq or 0)
         return hdr, fmt, sq
+
+    def _read_fixed(self, b, off):
+        """Return (typ, payload) of the record at (b, off) that fails its CRC when one
+        flipped bit explains it (corrected in RAM; the flash is unchanged), else
+        None. Short records only (``crcfix.FIX_MAX``)."""
+        from block_backend.crcfix import FIX_MAX, correct
+
+        m = min(FIX_MAX, self.foot - off)
+        if m < REC_OVERHEAD:
+            return None
+        buf = self._read(b, off, m)
+        r = correct(buf, 0, m)
+        if r is None:
+            return None
+        return buf[0], buf[REC_PAYLOAD:REC_PAYLOAD + r[0]]
 
     def _erase_count(self, b):
         """Return block ``b``'s erase count from its format header (a version 1
@@ -289,13 +304,17 @@ class Log:
         return False
 
     def _note_fixed(self, b, fixed):
-        """Report the records whose flipped bit a scan of block ``b`` corrected
-        (``fixed``: ``(offset, tail)``, emptied): a bit in an erased-looking tail
-        is noted in ``corrected`` (a torn write one bit short looks the same), any
-        other as damage (fsck repair rewrites the record)."""
-        for pos, tail in fixed:
-            msg = "block %d offset %d: flipped bit corrected" % (b, pos)
-            if tail:
+        """Report what a scan of block ``b`` corrected (``fixed``: ``(offset, kind)``,
+        emptied): a record's bit in an erased-looking tail and a bit in erased
+        padding are noted in ``corrected`` (a torn write one bit short looks the
+        same; padding holds nothing), any other as damage (fsck repair rewrites
+        the record)."""
+        for pos, kind in fixed:
+            if kind == PADDING:
+                msg = "block %d offset %d: flipped bit in erased padding" % (b, pos)
+            else:
+                msg = "block %d offset %d: flipped bit corrected" % (b, pos)
+            if kind != FLIP:
                 if msg not in self.corrected:
                     self.corrected.append(msg)
             elif msg not in self.damage:

@@ -33,6 +33,11 @@ OK = 0
 TORN = 1
 DAMAGED = 2
 
+FLIP = 0  # kinds of a scan's corrections (``scan_records``'s ``fixed``): a record's bit,
+TAIL = 1  # a record's bit in an erased-looking last unit, a bit in erased padding
+PADDING = 2
+ONE_ZERO = b"\x7f\xbf\xdf\xef\xf7\xfb\xfd\xfe"  # bytes of one 0 bit (types are 1..T_MAX)
+
 
 def crc32(data, crc=0):
     """Return the unsigned CRC-32 of ``data`` (continuing from ``crc``)."""
@@ -95,9 +100,9 @@ def all_ff(buf, start, end):
 def _fix(buf, pos, end, prog, fixed):
     """Try to correct one flipped bit in the record at ``pos`` (``buf`` changed in
     place); return its payload length or -1. A correction is appended to
-    ``fixed`` as ``(pos, tail)``: ``tail`` when the bit was in an erased-looking
-    last unit with only erased bytes after it (a torn write one bit short, or a
-    flip there: either way the record as written)."""
+    ``fixed`` as ``(pos, kind)``: TAIL when the bit was in an erased-looking last
+    unit with only erased bytes after it (a torn write one bit short, or a flip
+    there: either way the record as written), else FLIP."""
     from block_backend.crcfix import correct
 
     r = correct(buf, pos, end)
@@ -109,7 +114,7 @@ def _fix(buf, pos, end, prog, fixed):
     tail = all_ff(buf, u, min(end, u + prog)) and all_ff(buf, pos + 8 + n, end)
     buf[k] ^= mask
     if fixed is not None:
-        fixed.append((pos, tail))
+        fixed.append((pos, TAIL if tail else FLIP))
     return n
 
 
@@ -118,13 +123,20 @@ def scan_records(buf, start, end, prog, fixed=None):
 
     status OK: a valid record (payload at pos + 4, n bytes) -- possibly after a
     single flipped bit was corrected in ``buf`` (a bytearray), then noted in
-    ``fixed`` (see ``_fix``); TORN: the end of the log (an interrupted program:
+    ``fixed`` (see ``_fix``; a byte of one 0 bit where a record could start, the
+    rest of its unit erased, is a flip in padding: skipped, noted PADDING); TORN: the end of the log (an interrupted program:
     everything after it is erased), scanning stops; DAMAGED: bytes that are
     neither (typ None when the header is unreadable), scanning resynchronises
     after it."""
     pos = start
     while pos < end:
         if buf[pos] == 0xFF:
+            pos = align(pos + 1, prog)
+            continue
+        if buf[pos] in ONE_ZERO and all_ff(buf, pos + 1, align(pos + 1, prog)):
+            # never a record's type byte, even after a flip: a bit flipped in padding
+            if fixed is not None:
+                fixed.append((pos, PADDING))
             pos = align(pos + 1, prog)
             continue
         n = header_ok(buf, pos, end)
