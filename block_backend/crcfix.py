@@ -8,18 +8,28 @@ these syndromes are distinct for records far shorter than 2^32 bits. So when the
 stored CRC differs from the computed one by a single bit, the stored CRC was hit;
 when it differs by the syndrome of a payload bit, that bit was hit. A flip in the
 header's ``type``/``len``/``hcrc`` bytes is found by trying the 32 header bits.
+
+It imports no other module of the store: ``records`` hands it its record checks
+(``header_ok``, ``rec_ok``), so the two never import each other.
 """
 
+import binascii
 import struct
-
-from block_backend.records import crc32, header_ok, rec_ok
 
 FIX_MAX = 512  # longest record (header + payload) corrected: O(8 * length) CRC steps
 
 
+def _crc(data, crc=0):
+    return binascii.crc32(data, crc) & 0xFFFFFFFF
+
+
+def _erased(buf, start, end):
+    return bytes(buf[start:end]) == b"\xff" * (end - start)
+
+
 def _advance(r):
     """Return the raw CRC-32 register ``r`` after one zero byte."""
-    return crc32(b"\x00", r ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return _crc(b"\x00", r ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
 
 
 def _syndrome_fix(buf, pos, n):
@@ -27,7 +37,7 @@ def _syndrome_fix(buf, pos, n):
     syndrome matches its CRC error; return ``(offset, mask)`` of that bit, or None."""
     L = 4 + n
     mv = memoryview(buf)
-    s = crc32(mv[pos:pos + L]) ^ struct.unpack("<I", bytes(mv[pos + L:pos + L + 4]))[0]
+    s = _crc(mv[pos:pos + L]) ^ struct.unpack("<I", bytes(mv[pos + L:pos + L + 4]))[0]
     if not s:
         return None
     if not s & (s - 1):  # one bit: the stored CRC itself was hit
@@ -35,7 +45,7 @@ def _syndrome_fix(buf, pos, n):
         while not (s >> i) & 1:
             i += 1
         return pos + L + i // 8, 1 << (i % 8)
-    regs = [crc32(bytes((1 << b,)), 0xFFFFFFFF) ^ 0xFFFFFFFF for b in range(8)]
+    regs = [_crc(bytes((1 << b,)), 0xFFFFFFFF) ^ 0xFFFFFFFF for b in range(8)]
     for d in range(L):
         for b in range(8):
             if regs[b] == s:
@@ -44,9 +54,10 @@ def _syndrome_fix(buf, pos, n):
     return None
 
 
-def correct(buf, pos, end):
+def correct(buf, pos, end, header_ok, rec_ok):
     """Correct a single flipped bit in the record at ``pos`` of block image ``buf``
-    (a bytearray; records end by ``end``) in place. Return ``(n, k)``: the payload
+    (a bytearray; records end by ``end``; ``header_ok``, ``rec_ok``: the
+    ``records`` checks) in place. Return ``(n, k)``: the payload
     length and the offset of the corrected byte, or None (no single-bit error
     explains the CRC failure; ``buf`` is unchanged). ``buf[k] ^ mask`` is what
     the flash holds."""
@@ -67,3 +78,37 @@ def correct(buf, pos, end):
                 return m, k, 1 << b
             buf[k] ^= 1 << b
     return None
+
+
+def fix(buf, pos, end, prog, fixed, header_ok, rec_ok):
+    """Try to correct one flipped bit in the record at ``pos`` (``buf`` changed in
+    place); return its payload length or -1. A correction is appended to
+    ``fixed`` as ``(pos, damage, what)``: ``damage`` False when the bit was in an
+    erased-looking last unit with only erased bytes after it (a torn write one
+    bit short, or a flip there: either way the record as written)."""
+    r = correct(buf, pos, end, header_ok, rec_ok)
+    if r is None:
+        return -1
+    n, k, mask = r
+    u = k // prog * prog
+    buf[k] ^= mask
+    tail = _erased(buf, u, min(end, u + prog)) and _erased(buf, pos + 8 + n, end)
+    buf[k] ^= mask
+    if fixed is not None:
+        fixed.append((pos, not tail, "flipped bit corrected"))
+    return n
+
+
+
+def note_fixed(fs, b, fixed):
+    """Report what a scan of block ``b`` corrected (``fixed``: ``(offset, damage,
+    what)`` from ``records.scan_records``, emptied) in ``fs.damage`` (fsck not
+    clean; repair rewrites the record) or ``fs.corrected`` (a bit in an
+    erased-looking last unit, where a torn write one bit short looks the same,
+    or in erased padding)."""
+    for pos, damage, what in fixed:
+        msg = "block %d offset %d: %s" % (b, pos, what)
+        notes = fs.damage if damage else fs.corrected
+        if msg not in notes:
+            notes.append(msg)
+    del fixed[:]

@@ -11,34 +11,19 @@ class NotFormatted(StorageError):
     """The device holds no Sprig log (run FlashStore.format)."""
 
 
-class FormatMismatch(StorageError):
-    """The image was written in another format version or for another geometry
-    (block size, block count, program unit) than the device or caller gives; the
-    message names the first difference. Nothing was changed."""
-
-
-class GeometryError(StorageError):
-    """The device's geometry is outside the format's limits (docs/SPEC.md "Flash
-    layout", "Limits"); the message names the offending size."""
-
-
 class NoSpace(Exception):
     """Internal: no free block to allocate (turned into DeviceFull by callers)."""
 
 
 class BadBlock(Exception):
     """Internal: a program or erase of block ``block`` failed (I/O error, or the
-    read-back differs); the block is marked bad and the write is retried."""
+    read-back differs); the block is marked bad and the write is retried.
+    ``bad`` False: the range to program did not read erased (a bit flipped in
+    erased flash), nothing was programmed, the block is not bad (the head is
+    sealed, the write retried elsewhere). Errors of another format:
+    ``block_backend.formats``."""
 
-    def __init__(self, block):
-        super().__init__("bad block %d" % block)
+    def __init__(self, block, bad=True):
+        super().__init__("bad block %d" % block if bad else "block %d: erased space not erased" % block)
         self.block = block
-
-
-class NotErased(BadBlock):
-    """Internal: the range about to be programmed in block ``block`` does not read
-    erased (0xFF) -- a bit flipped in erased flash; nothing was programmed. The
-    block is not bad: the head is sealed and the write retried (as for BadBlock)."""
-
-    def __init__(self, block):
-        super().__init__(block)
+        self.bad = bad

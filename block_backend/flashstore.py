@@ -16,13 +16,11 @@ number. The work is split by job:
 import struct
 from array import array
 
-from block_backend.errors import (BadBlock, DeviceFull, FormatMismatch, GeometryError,  # noqa: F401
-                                  NotFormatted)  # (public names)
+from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
-from block_backend.layout import (FMT_LEN, FORMAT_VERSION, check_geometry, format_header_size,
-                                  header_size, parse_format_header)
+from block_backend.layout import FMT_LEN, FORMAT_VERSION, check_geometry, header_size, parse_format_header
 from block_backend.log import Log
-from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_records  # noqa: F401
+from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, align, encode_record, scan_records  # noqa: F401
 from portable_core.storage import ObjectStore, RefStore, StorageError
 
 
@@ -103,8 +101,8 @@ class FlashStore(Log, Index):
     unit, default the device's ``prog_size`` attribute, else ``PROG_SIZE`` (16;
     MicroPython's native flash objects have no such attribute) at format, the
     image's own at open. The geometry must be within the format's limits
-    (GeometryError); an image opens only on the geometry it was formatted for
-    (FormatMismatch). Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
+    (``formats.GeometryError``); an image opens only on the geometry it was
+    formatted for (``formats.FormatMismatch``). Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
     ``damage`` (list of strings found at mount), ``corrected`` (records read after
     correcting a flipped bit in an erased-looking tail), ``compactions``.
     """
@@ -162,21 +160,11 @@ class FlashStore(Log, Index):
         place the headers (docs/SPEC.md "Flash layout")."""
         check_geometry(self.B, self.N, prog)
         self.P = prog
+        self.fmt = (FORMAT_VERSION, prog, self.B, self.N)  # what format headers must say
         self.H = header_size(prog)
-        self.alloc_at = format_header_size(prog)  # the format header is [0, alloc_at)
+        self.alloc_at = align(FMT_LEN, prog)  # the format header is [0, alloc_at)
         self.data_start = self.alloc_at + self.H
         self.foot = self.B - self.H
-
-    def _image_prog(self):
-        """Return the program unit the image's first valid format header states
-        (version 2), or None."""
-        buf = bytearray(FMT_LEN)
-        for b in range(self.N):
-            self.dev.readblocks(b, buf, 0)
-            fmt = parse_format_header(buf)
-            if fmt is not None and fmt[1] == FORMAT_VERSION:
-                return fmt[2]
-        return None
 
     @classmethod
     def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
@@ -202,14 +190,19 @@ class FlashStore(Log, Index):
     @classmethod
     def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
         """Mount the log on ``device``: find the last complete commit. The image must
-        be of this format version and of the device's geometry (FormatMismatch
-        names the difference); without a program unit from the caller or the
+        be of this format version and of the device's geometry
+        (``formats.FormatMismatch`` names the difference); without a program unit from the caller or the
         device, the image's is used."""
         fs = cls(device, keep, filter_ram, prog_size)
         if prog_size is None and getattr(device, "prog_size", None) is None:
-            p = fs._image_prog()
-            if p is not None and p != fs.P:
-                fs._set_prog(p)
+            buf = bytearray(FMT_LEN)
+            for b in range(fs.N):  # the first valid version 2 format header's unit
+                device.readblocks(b, buf, 0)
+                fmt = parse_format_header(buf)
+                if fmt is not None and fmt[1] == FORMAT_VERSION:
+                    if fmt[2] != fs.P:
+                        fs._set_prog(fmt[2])
+                    break
         fs._mount()
         return fs
 

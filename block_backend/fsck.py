@@ -10,8 +10,7 @@ import hashlib
 
 from block_backend.errors import BadBlock
 from block_backend.log import S_BAD
-from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, format_mismatch, parse_format_header, parse_header,
-                                  parse_summary)
+from block_backend.layout import FMT_LEN, MAGIC_ALLOC, parse_format_header, parse_header, parse_summary
 from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
                                    scan_records)
 from portable_core.objects import TAG_COMMIT
@@ -101,7 +100,7 @@ def _fsck_headers(fs, rep):
             _fsck_note(fs, rep, "block %d: erase header damaged" % b)
             if not fs._in_log(b):
                 wipe.append(b)
-        elif fmt is not None and format_mismatch(fmt, fs.P, fs.B, fs.N) is not None:
+        elif fmt is not None and fmt[1:] != fs.fmt:
             _fsck_note(fs, rep, "block %d: erase header of another format" % b)
             if not fs._in_log(b):
                 wipe.append(b)

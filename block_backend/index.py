@@ -29,18 +29,17 @@ class Index:
 
     def _read_record(self, b, off):
         """Return (typ, payload: a bytearray of exactly its length) of the valid
-        record at (b, off) (one flipped bit corrected, log.py), or None when damaged."""
+        record at (b, off) (one flipped bit corrected: log.py), or None when damaged."""
         if off + 8 > self.B:
             return None
         hdr = self._read(b, off, 8)
         n = header_ok(hdr, 0, 8 + 0xFFFF)
-        if n < 0 or off + 8 + n > self.B:
-            return self._read_fixed(b, off)
-        p = self._read(b, off + 4, n)
-        crc = self._read(b, off + 4 + n, 4)
-        if crc32(p, crc32(memoryview(hdr)[:4])) != struct.unpack("<I", crc)[0]:
-            return self._read_fixed(b, off)
-        return hdr[0], p
+        if n >= 0 and off + 8 + n <= self.B:
+            p = self._read(b, off + 4, n)
+            crc = self._read(b, off + 4 + n, 4)
+            if crc32(p, crc32(memoryview(hdr)[:4])) == struct.unpack("<I", crc)[0]:
+                return hdr[0], p
+        return self._read_fixed(b, off)
 
     # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
 

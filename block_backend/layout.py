@@ -11,7 +11,6 @@ after every erase, so every block states the format it belongs to.
 
 import struct
 
-from block_backend.errors import FormatMismatch, GeometryError
 from block_backend.records import align, crc32
 
 MAGIC_ERASE = b"SPRE"
@@ -19,58 +18,47 @@ MAGIC_ALLOC = b"SPRA"
 MAGIC_FOOT = b"SPRF"
 
 FORMAT_VERSION = 2  # version 1: 12-byte erase header without the geometry
-HDR_LEN = 12  # alloc header / footer: magic 4, u32 value, u32 crc32
-FMT_LEN = 24  # format header: magic 4, u32 erase count, then the fields below
-FMT_VERSION = 8  # u16 offsets of the format header's fields
-FMT_PROG = 10
-FMT_BLOCK_SIZE = 12  # u32
-FMT_BLOCK_COUNT = 16  # u32
-FMT_CRC = 20  # u32 crc32 of bytes [0, 20)
-
-# limits of the format (checked by check_geometry at format and open)
-MIN_BLOCK_SIZE = 512  # a commit (contents, tree, commit, ref) fits in a block
-MAX_BLOCK_SIZE = 65536  # record offsets are u16 (summaries, deltas)
-MIN_BLOCKS = 6  # a head, a compaction's copy and the reserve
-MAX_BLOCKS = 65535  # block numbers are u16 (bad-block records)
-MAX_PROG = 256  # the program unit: a power of two, 1 .. 256, dividing the block size
+FMT_LEN = 24  # format header: magic 4, u32 erase count, u16 version, u16 prog, u32 B, u32 N, u32 crc
+# (the alloc header and footer: magic 4, u32 value, u32 crc32 of the first 8 bytes:
+# 12 bytes; the format header's crc32 is at 20. Literals below: module globals
+# cost heap on MicroPython.)
 
 
 def header_size(prog):
     """Return ``H``: 12 bytes rounded up to the prog unit ``prog``."""
-    return align(HDR_LEN, prog)
-
-
-def format_header_size(prog):
-    """Return ``E``: the format header's 24 bytes rounded up to ``prog``."""
-    return align(FMT_LEN, prog)
+    return align(12, prog)
 
 
 def check_geometry(block_size, block_count, prog):
-    """Raise GeometryError naming what is outside the format's limits (docs/SPEC.md
-    "Limits"): the block size, block count or program unit."""
-    if prog < 1 or prog > MAX_PROG or prog & (prog - 1):
-        raise GeometryError("program unit %d is not a power of two from 1 to %d" % (prog, MAX_PROG))
-    if block_size < MIN_BLOCK_SIZE or block_size > MAX_BLOCK_SIZE:
-        raise GeometryError("block size %d is outside the format's %d..%d bytes"
-                            % (block_size, MIN_BLOCK_SIZE, MAX_BLOCK_SIZE))
-    if block_size % prog or block_size < 16 * prog:
-        raise GeometryError("block size %d is not a multiple of the program unit %d (at least 16 units)"
-                            % (block_size, prog))
-    if block_count < MIN_BLOCKS or block_count > MAX_BLOCKS:
-        raise GeometryError("block count %d is outside the format's %d..%d blocks"
-                            % (block_count, MIN_BLOCKS, MAX_BLOCKS))
+    """Raise GeometryError (``block_backend.formats``) naming what is outside the
+    format's limits (docs/SPEC.md "Limits"): the program unit, block size or
+    block count."""
+    why = None
+    if prog < 1 or prog > 256 or prog & (prog - 1):  # headers are padded to whole units
+        why = "program unit %d is not a power of two from 1 to 256" % prog
+    elif block_size < 512 or block_size > 65536:  # a commit fits; record offsets are u16
+        why = "block size %d is outside the format's 512..65536 bytes" % block_size
+    elif block_size % prog or block_size < 16 * prog:
+        why = "block size %d is not a multiple of the program unit %d (at least 16 units)" % (block_size, prog)
+    elif block_count < 6 or block_count > 65535:  # a head, a compaction's copy and the
+        # reserve; block numbers are u16 (bad-block records)
+        why = "block count %d is outside the format's 6..65535 blocks" % block_count
+    if why is not None:
+        from block_backend.formats import GeometryError
+
+        raise GeometryError(why)
 
 
 def encode_header(magic, value, size):
     """Return a header/footer unit: ``magic``, u32 ``value``, CRC, padded to ``size``."""
     b = magic + struct.pack("<I", value)
     b = b + struct.pack("<I", crc32(b))
-    return b + b"\xff" * (size - HDR_LEN)
+    return b + b"\xff" * (size - 12)
 
 
 def parse_header(buf, magic):
     """Return the u32 value of a valid ``magic`` header at the start of ``buf``, or None."""
-    b = bytes(buf[:HDR_LEN])
+    b = bytes(buf[:12])
     if b[:4] != magic or struct.unpack("<I", b[8:12])[0] != crc32(b[:8]):
         return None
     return struct.unpack("<I", b[4:8])[0]
@@ -90,25 +78,10 @@ def parse_format_header(buf):
     b = bytes(buf[:FMT_LEN])
     if b[:4] != MAGIC_ERASE:
         return None
-    if struct.unpack("<I", b[FMT_CRC:FMT_LEN])[0] == crc32(b[:FMT_CRC]):
-        return struct.unpack("<IHHII", b[4:FMT_CRC])
+    if struct.unpack("<I", b[20:24])[0] == crc32(b[:20]):
+        return struct.unpack("<IHHII", b[4:20])
     if struct.unpack("<I", b[8:12])[0] == crc32(b[:8]):
         return struct.unpack("<I", b[4:8])[0], 1, 0, 0, 0
-    return None
-
-
-def format_mismatch(fmt, prog, block_size, block_count):
-    """Return a FormatMismatch naming the first difference between a parsed format
-    header ``fmt`` and the geometry a store was opened with, or None when they agree."""
-    if fmt[1] != FORMAT_VERSION:
-        return FormatMismatch("image has format version %d, this reader reads version %d"
-                              % (fmt[1], FORMAT_VERSION))
-    if fmt[3] != block_size:
-        return FormatMismatch("image has %d-byte blocks, device says %d" % (fmt[3], block_size))
-    if fmt[4] != block_count:
-        return FormatMismatch("image has %d blocks, device says %d" % (fmt[4], block_count))
-    if fmt[2] != prog:
-        return FormatMismatch("image has a %d-byte program unit, device says %d" % (fmt[2], prog))
     return None
 
 

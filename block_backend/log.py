@@ -13,18 +13,16 @@ import struct
 
 from array import array
 
-from block_backend.errors import BadBlock, DeviceFull, FormatMismatch, NoSpace, NotErased, NotFormatted
-from block_backend.layout import (FMT_LEN, FORMAT_VERSION, MAGIC_ALLOC, MAGIC_FOOT, encode_format_header,
-                                  encode_header, format_mismatch, parse_format_header, parse_header,
+from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
+from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, MAGIC_FOOT, encode_format_header, encode_header,
+                                  parse_format_header, parse_header,
                                   summary_payload, summary_size)
-from block_backend.records import (DAMAGED, FLIP, OK, PADDING, REC_OVERHEAD, REC_PAYLOAD, T_BAD, T_DELTA, T_OBJ,
+from block_backend.records import (DAMAGED, OK, REC_OVERHEAD, REC_PAYLOAD, T_BAD, T_DELTA, T_OBJ,
                                    T_REF, T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
                                    encode_record, header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
 
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
-CHECK = 64  # bytes read at a time to check that a range is still erased
-FF = b"\xff" * CHECK
 S_BAD = 1  # state bits of a block: a program or erase failed there
 S_LOG = 2  # in the log (its seq is in ``oseq``)
 
@@ -48,16 +46,16 @@ class Log:
         return hdr, fmt, sq
 
     def _read_fixed(self, b, off):
-        """Return (typ, payload) of the record at (b, off) that fails its CRC when one
-        flipped bit explains it (corrected in RAM; the flash is unchanged), else
-        None. Short records only (``crcfix.FIX_MAX``)."""
+        """Return (typ, payload) of the record at (b, off) that failed its CRC when
+        one flipped bit explains it (corrected in RAM; the flash is unchanged),
+        else None. Records of up to ``crcfix.FIX_MAX`` bytes."""
         from block_backend.crcfix import FIX_MAX, correct
 
         m = min(FIX_MAX, self.foot - off)
         if m < REC_OVERHEAD:
             return None
         buf = self._read(b, off, m)
-        r = correct(buf, 0, m)
+        r = correct(buf, 0, m, header_ok, rec_ok)
         if r is None:
             return None
         return buf[0], buf[REC_PAYLOAD:REC_PAYLOAD + r[0]]
@@ -70,13 +68,13 @@ class Log:
 
     def _erased(self, b, start, end):
         """Return True when bytes ``[start, end)`` of block ``b`` read erased (0xFF);
-        read ``CHECK`` bytes at a time."""
-        buf = bytearray(min(CHECK, max(0, end - start)))
+        read 64 bytes at a time."""
+        buf = bytearray(min(64, max(0, end - start)))
         while start < end:
-            m = min(CHECK, end - start)
+            m = min(64, end - start)
             mv = memoryview(buf)[:m]
             self.dev.readblocks(b, mv, start)
-            if bytes(mv) != FF[:m]:
+            if not all_ff(mv, 0, m):
                 return False
             start += m
         return True
@@ -172,13 +170,14 @@ class Log:
         for b in range(self.N):
             hdr, fmt, sq = self._read_headers(b)
             if fmt is not None:
-                err = format_mismatch(fmt, self.P, self.B, self.N)
-                if err is None:
+                if fmt[1:] == self.fmt:
                     formatted = True
-                elif sq is not None:
-                    raise err  # a log block of another format or geometry
+                elif sq is not None:  # a log block of another format or geometry
+                    from block_backend.formats import mismatch
+
+                    raise mismatch(fmt, *self.fmt)
                 elif other is None:
-                    other = err  # a free block is erased before use: only if none matches
+                    other = fmt  # a free block is erased before use: only if none matches
             if sq is None and not all_ff(hdr, self.alloc_at, self.data_start):
                 hurt.append(b)
         for b in hurt:
@@ -193,12 +192,15 @@ class Log:
             self._unplaced(b, buf)
             buf = None
         if not formatted and other is not None:
-            raise other
+            from block_backend.formats import mismatch
+
+            raise mismatch(other, *self.fmt)
         if not self.nlog:
             raise NotFormatted("no Sprig log on this device")
         if not formatted:
-            raise FormatMismatch("no block has a readable format header: not a version %d image"
-                                 % FORMAT_VERSION)
+            from block_backend.formats import no_format_header
+
+            raise no_format_header(self.fmt[0])
         order = self._log_order()
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
@@ -216,13 +218,15 @@ class Log:
                     need = True
             fixed = []
             for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P, fixed):
-                if fixed:
-                    self._note_fixed(b, fixed)
+                if fixed:  # a scan corrected something
+                    from block_backend.crcfix import note_fixed
+
+                    note_fixed(self, b, fixed)
                 if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
                     if typ == T_OBJ:
-                        pre += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
+                        pre += hashlib.sha256(memoryview(buf)[pos + REC_PAYLOAD:pos + REC_PAYLOAD + n]).digest()[:4]
                     else:
-                        pre += bytes(buf[pos + 4:pos + 8])
+                        pre += bytes(buf[pos + REC_PAYLOAD:pos + REC_PAYLOAD + 4])  # a delta's id prefix
                 if st == DAMAGED:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
                     if typ != T_OBJ and typ != T_DELTA:
@@ -303,24 +307,6 @@ class Log:
             self.refs_damaged = True
         return False
 
-    def _note_fixed(self, b, fixed):
-        """Report what a scan of block ``b`` corrected (``fixed``: ``(offset, kind)``,
-        emptied): a record's bit in an erased-looking tail and a bit in erased
-        padding are noted in ``corrected`` (a torn write one bit short looks the
-        same; padding holds nothing), any other as damage (fsck repair rewrites
-        the record)."""
-        for pos, kind in fixed:
-            if kind == PADDING:
-                msg = "block %d offset %d: flipped bit in erased padding" % (b, pos)
-            else:
-                msg = "block %d offset %d: flipped bit corrected" % (b, pos)
-            if kind != FLIP:
-                if msg not in self.corrected:
-                    self.corrected.append(msg)
-            elif msg not in self.damage:
-                self.damage.append(msg)
-        del fixed[:]
-
     def _unplaced(self, b, buf):
         """Block ``b`` holds records but its place in the log is unknown: its objects
         are not searched (misses raise), its ref records make the refs unreadable."""
@@ -395,24 +381,26 @@ class Log:
         torn_end = 0
         fixed = []
         for pos, typ, n, st in scan_records(buf, self.data_start, self.foot, self.P, fixed):
-            if fixed:
-                self._note_fixed(b, fixed)
+            if fixed:  # a scan corrected something
+                from block_backend.crcfix import note_fixed
+
+                note_fixed(self, b, fixed)
             if st == OK:
                 if typ == T_SUM:
                     dirty = True
                     break
                 if typ == T_OBJ:
-                    oid = hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
+                    oid = hashlib.sha256(memoryview(buf)[pos + REC_PAYLOAD:pos + REC_PAYLOAD + n]).digest()
                     self.head_prefix += oid[:4]
                     self.head_offs.append(pos)
                 elif typ == T_DELTA:
-                    self.head_prefix += bytes(buf[pos + 4:pos + 8])
+                    self.head_prefix += bytes(buf[pos + REC_PAYLOAD:pos + REC_PAYLOAD + 4])
                     self.head_offs.append(pos)
-                end = align(pos + 8 + n, self.P)
+                end = align(pos + REC_OVERHEAD + n, self.P)
             else:
                 dirty = True
                 if st == TORN and typ is not None:
-                    torn_end = pos + 8 + n
+                    torn_end = pos + REC_OVERHEAD + n
                 if st == DAMAGED:
                     # bytes after damage: never append here
                     end = self.foot
@@ -449,17 +437,19 @@ class Log:
         self._filt_clear(b)
         try:
             self._prog(b, encode_format_header(ec + 1, self.P, self.B, self.N, self.alloc_at), 0)
-        except NotErased:  # the erase left programmed bits
-            self._mark_bad(b)
-            raise BadBlock(b)
+        except BadBlock as e:
+            if not e.bad:  # the erase left programmed bits
+                self._mark_bad(b)
+                raise BadBlock(b)
+            raise
 
     def _prog(self, b, buf, off):
         """Program ``buf`` at (b, off) and read it back; an I/O error or a mismatch
         (a silently failing block) marks ``b`` bad and raises BadBlock. A target
-        that does not read erased (a flipped bit in erased flash) raises NotErased
-        before anything is programmed."""
+        that does not read erased (a flipped bit in erased flash) raises
+        BadBlock(b, bad=False) before anything is programmed."""
         if not self._erased(b, off, off + len(buf)):
-            raise NotErased(b)
+            raise BadBlock(b, False)
         try:
             self.dev.writeblocks(b, buf, off)
             ok = self._read(b, off, len(buf)) == buf
@@ -509,7 +499,7 @@ class Log:
                 if not self.state[b]:  # neither bad nor in the log
                     hdr = self._read(b, 0, self.data_start)
                     c = parse_format_header(hdr)
-                    known = c is not None and not format_mismatch(c, self.P, self.B, self.N)
+                    known = c is not None and c[1:] == self.fmt
                     c = None if c is None else c[0]
                     if c is None:
                         if top is None:
@@ -529,10 +519,9 @@ class Log:
                 if not clean:
                     self._erase(best, bestc)
                 self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.alloc_at)
-            except NotErased:
-                self._mark_bad(best)  # just erased, yet not erased
-                continue
-            except BadBlock:
+            except BadBlock as e:
+                if not e.bad:
+                    self._mark_bad(best)  # just erased, yet not erased
                 continue
             self._set_seq(best, self.next_seq)
             self._filt_clear(best)
@@ -595,12 +584,12 @@ class Log:
         if k:
             try:
                 self._prog(self.head, buf if k == len(buf) else bytes(memoryview(buf)[:k]), self.head_pos)
-            except NotErased:
-                self._seal_head()  # a bit flipped in its erased space: the batch goes on anew
-                raise
-            except BadBlock:
-                self.head_sealed = True  # its earlier records stay readable
-                raise
+            except BadBlock as e:
+                if e.bad:
+                    self.head_sealed = True  # its earlier records stay readable
+                else:
+                    self._seal_head()  # a bit flipped in its erased space
+                raise  # the batch is programmed again elsewhere
             self.head_pos += k
         done = 0
         for oid, start, end in entries:

@@ -22,21 +22,14 @@ T_BAD = 7
 T_SEQ = 8
 T_MAX = 8
 
-# offsets inside a record (REC_OVERHEAD: header + trailing CRC)
-REC_TYPE = 0
-REC_LEN = 1  # u16
-REC_HCRC = 3
+# a record: type u8 at 0, len u16 at 1, hcrc u8 at 3, the payload at REC_PAYLOAD,
+# then its crc32; REC_OVERHEAD bytes besides the payload
 REC_PAYLOAD = 4
 REC_OVERHEAD = 8
 
 OK = 0
 TORN = 1
 DAMAGED = 2
-
-FLIP = 0  # kinds of a scan's corrections (``scan_records``'s ``fixed``): a record's bit,
-TAIL = 1  # a record's bit in an erased-looking last unit, a bit in erased padding
-PADDING = 2
-ONE_ZERO = b"\x7f\xbf\xdf\xef\xf7\xfb\xfd\xfe"  # bytes of one 0 bit (types are 1..T_MAX)
 
 
 def crc32(data, crc=0):
@@ -97,34 +90,13 @@ def all_ff(buf, start, end):
     return True
 
 
-def _fix(buf, pos, end, prog, fixed):
-    """Try to correct one flipped bit in the record at ``pos`` (``buf`` changed in
-    place); return its payload length or -1. A correction is appended to
-    ``fixed`` as ``(pos, kind)``: TAIL when the bit was in an erased-looking last
-    unit with only erased bytes after it (a torn write one bit short, or a flip
-    there: either way the record as written), else FLIP."""
-    from block_backend.crcfix import correct
-
-    r = correct(buf, pos, end)
-    if r is None:
-        return -1
-    n, k, mask = r
-    u = k // prog * prog
-    buf[k] ^= mask
-    tail = all_ff(buf, u, min(end, u + prog)) and all_ff(buf, pos + 8 + n, end)
-    buf[k] ^= mask
-    if fixed is not None:
-        fixed.append((pos, TAIL if tail else FLIP))
-    return n
-
-
 def scan_records(buf, start, end, prog, fixed=None):
     """Yield ``(pos, typ, n, status)`` for the records of a block image ``buf``.
 
     status OK: a valid record (payload at pos + 4, n bytes) -- possibly after a
     single flipped bit was corrected in ``buf`` (a bytearray), then noted in
-    ``fixed`` (see ``_fix``; a byte of one 0 bit where a record could start, the
-    rest of its unit erased, is a flip in padding: skipped, noted PADDING); TORN: the end of the log (an interrupted program:
+    ``fixed`` (see ``crcfix.fix``; a byte of one 0 bit where a record could start, the
+    rest of its unit erased, is a flip in padding: skipped and noted); TORN: the end of the log (an interrupted program:
     everything after it is erased), scanning stops; DAMAGED: bytes that are
     neither (typ None when the header is unreadable), scanning resynchronises
     after it."""
@@ -133,17 +105,21 @@ def scan_records(buf, start, end, prog, fixed=None):
         if buf[pos] == 0xFF:
             pos = align(pos + 1, prog)
             continue
-        if buf[pos] in ONE_ZERO and all_ff(buf, pos + 1, align(pos + 1, prog)):
-            # never a record's type byte, even after a flip: a bit flipped in padding
+        z = buf[pos] ^ 0xFF
+        if not z & (z - 1) and all_ff(buf, pos + 1, align(pos + 1, prog)):
+            # one 0 bit: never a record's type byte (1..T_MAX), even after a flip
             if fixed is not None:
-                fixed.append((pos, PADDING))
+                fixed.append((pos, False, "flipped bit in erased padding"))
             pos = align(pos + 1, prog)
             continue
         n = header_ok(buf, pos, end)
         if n < 0 or not rec_ok(buf, pos, n):
-            m = _fix(buf, pos, end, prog, fixed) if type(buf) is bytearray else -1
-            if m >= 0:
-                n = m
+            if type(buf) is bytearray:  # try one flipped bit (loaded on a failure only)
+                from block_backend.crcfix import fix
+
+                m = fix(buf, pos, end, prog, fixed, header_ok, rec_ok)
+                if m >= 0:
+                    n = m
         if n >= 0:
             if rec_ok(buf, pos, n):
                 yield pos, buf[pos], n, OK

@@ -6,7 +6,7 @@ written (it used to crash mid-commit with OverflowError)."""
 import pytest
 
 from block_backend.devices import RamFlash
-from block_backend.errors import GeometryError
+from block_backend.formats import GeometryError
 from block_backend.flashstore import FlashStore
 from portable_core.store import Repo
 

@@ -7,7 +7,8 @@ import gc
 import struct
 
 from block_backend.devices import RamFlash
-from block_backend.errors import FormatMismatch, GeometryError, NotFormatted
+from block_backend.errors import NotFormatted
+from block_backend.formats import FormatMismatch, GeometryError
 from block_backend.flashstore import FlashStore
 from block_backend.records import crc32
 from portable_core.storage import StorageError
