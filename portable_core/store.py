@@ -12,51 +12,44 @@ writer moved it first. Errors are exceptions carrying what was found:
 A failed or conflicted write changes nothing.
 
 Ref names: a branch ``b`` is the ref ``heads/b``.
+
+This module holds what reading and writing values needs. The other methods of
+``Repo`` and ``Branch`` are thin: each imports, on its first call, the module of its
+concept and calls the function there (heads.py, resolve.py, merging.py,
+transactions.py, history.py, watch.py), so a device that only gets and sets never
+loads them (docs/DESIGN.md "Memory"). The exceptions are in store_errors.py.
 """
 
 from portable_core.commit import read_commit, write_commit
-from portable_core.compat import IS_MICROPYTHON
 from portable_core.missing import MISSING
+from portable_core.paths import path_text
 from portable_core.tree import Tree
-
-# history, merge (MergePolicy, merge_trees), watch and the rarely used methods
-# (store_more.py) are imported where they are used: a device that only reads and
-# writes never loads them (their functions and classes would take heap, see
-# docs/DESIGN.md "Memory").
 
 DEFAULT_BRANCH = "main"
 DEFAULT_RETRIES = 13
 _BRANCH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./"
 
 
-_ERRORS = ("StoreError", "InvalidBranchName", "WriteError", "TestFailed", "TooManyRetries",
-           "FastForwardError")
+def _invalid(text):
+    from portable_core.store_errors import InvalidBranchName
 
-
-def _error(name):
-    # the exception classes are defined in store_errors.py, loaded on first use
-    # (also through this module's ``__getattr__``: ``store.TestFailed``)
-    from portable_core import store_errors
-
-    return getattr(store_errors, name)
+    return InvalidBranchName(text)
 
 
 def check_branch_name(name):
     """Return ``name`` if it is a valid branch name; InvalidBranchName otherwise."""
     if not isinstance(name, str) or not name:
-        raise _error("InvalidBranchName")("a branch name is a non-empty string")
+        raise _invalid("a branch name is a non-empty string")
     for ch in name:
         if ch not in _BRANCH_CHARS:
-            raise _error("InvalidBranchName")(
-                "branch name %r: only A-Z a-z 0-9 - _ . / are allowed" % name
-            )
+            raise _invalid("branch name %r: only A-Z a-z 0-9 - _ . / are allowed" % name)
     for part in name.split("/"):
         if not part or part.startswith(".") or part.endswith(".lock"):
-            raise _error("InvalidBranchName")(
+            raise _invalid(
                 "branch name %r: empty component, or one starting with '.' or ending in '.lock'" % name
             )
     if ".." in name or name.endswith("."):
-        raise _error("InvalidBranchName")("branch name %r: no '..' and no trailing '.'" % name)
+        raise _invalid("branch name %r: no '..' and no trailing '.'" % name)
     return name
 
 
@@ -69,20 +62,13 @@ def _default_clock():
         return None
 
 
-def _path_text(path):
-    if isinstance(path, str):
-        return path.strip("/")
-    return "/".join(path)
-
-
 class Repo:
     """A repository: an object store, a ref store, a merge policy and watchers.
 
     ``clock()`` returns the date of new commits (seconds since the epoch) or None
     when the host has no clock: dates are then a logical counter (1 + the largest
     parent date). ``merge_policy`` (merge.MergePolicy) chooses the merge function
-    for each path; the default merges with ``merge.default``. Methods beyond
-    branches and commits (resolve, diff, merges, watches) are in store_more.py.
+    for each path; the default merges with ``merge.default``.
     """
 
     def __init__(self, objects, refs, author="sprig", clock=_default_clock,
@@ -91,38 +77,76 @@ class Repo:
         self.refs = refs
         self.author = author
         self.clock = clock
-        if merge_policy:
-            self.merge_policy = merge_policy
+        self._merge_policy = merge_policy
         self.retries = retries
+        self._watchers = None  # the Watchers, made by the first watch
 
-    _watchers = None  # the Watchers, made by the first watch
-
-    def __getattr__(self, name):
-        # ``merge_policy`` (the default one) and ``watchers`` are made on first use
-        if name == "merge_policy":
+    @property
+    def merge_policy(self):
+        """The MergePolicy choosing each path's merge function (the default one is
+        made on first use)."""
+        if self._merge_policy is None:
             from portable_core.merge import MergePolicy
 
-            self.merge_policy = MergePolicy()
-            return self.merge_policy
-        if name == "watchers":
-            if self._watchers is None:
-                from portable_core.watch import Watchers
+            self._merge_policy = MergePolicy()
+        return self._merge_policy
 
-                self._watchers = Watchers()
-            return self._watchers
-        return _more(self, name)
+    @property
+    def watchers(self):
+        """The Watchers (watch.py) of this repo, made on first use."""
+        if self._watchers is None:
+            from portable_core.watch import Watchers
+
+            self._watchers = Watchers()
+        return self._watchers
 
     # -- branches -----------------------------------------------------------------
 
     def branch(self, name=DEFAULT_BRANCH):
-        """Return a handle on branch ``name`` (it need not exist yet)."""
+        """Return a handle on branch ``name`` (it need not exist yet);
+        InvalidBranchName if ``name`` is not a valid branch name."""
         return Branch(self, check_branch_name(name))
 
     def main(self):
         """Return the handle on the default branch, ``main``."""
         return self.branch(DEFAULT_BRANCH)
 
+    def branches(self):
+        """Return the sorted names of the existing branches."""
+        from portable_core.heads import branches
+
+        return branches(self)
+
+    def remove_branch(self, name):
+        """Delete branch ``name`` (its commits stay in the object store); nothing
+        happens if it does not exist. InvalidBranchName for a bad name."""
+        from portable_core.heads import remove_branch
+
+        return remove_branch(self, name)
+
     # -- commits ------------------------------------------------------------------
+
+    def resolve(self, ref):
+        """Return the commit id named by ``ref``: 32-byte id, a branch name, or a
+        (unique, >= 4 digits) hex prefix. StoreError if it names nothing."""
+        from portable_core.resolve import resolve
+
+        return resolve(self, ref)
+
+    def commit(self, ref):
+        """Return the Commit named by ``ref`` (see ``resolve``)."""
+        return read_commit(self.objects, self.resolve(ref))
+
+    def tree_of(self, ref):
+        """Return the root Tree of the commit named by ``ref``."""
+        return Tree.of_node(self.objects, self.commit(ref).tree)
+
+    def diff(self, a, b):
+        """Return the diff from commit ``a`` to commit ``b`` (either may be None: empty):
+        a list of ``(path, change, old_value, new_value)``."""
+        ta = Tree.empty() if a is None else self.tree_of(a)
+        tb = Tree.empty() if b is None else self.tree_of(b)
+        return ta.diff(tb)
 
     def _date(self, parents):
         now = self.clock() if self.clock is not None else None
@@ -142,7 +166,14 @@ class Repo:
         return write_commit(self.objects, tree_id, parents, author or self.author,
                             message or "", self._date(parents))
 
-    # -- heads ---------------------------------------------------------------------
+    def merge_commits(self, a, b, max_depth=None):
+        """Return the merged Tree of commits ``a`` and ``b``; MergeConflictError if
+        some path conflicts."""
+        from portable_core.merging import merge_commits
+
+        return merge_commits(self, a, b, max_depth)
+
+    # -- heads and watches ---------------------------------------------------------
 
     def _update_head(self, name, old, new):
         ref = "heads/" + name
@@ -155,11 +186,17 @@ class Repo:
         if self._watchers is not None:
             self._watchers.notify(name, old, new, lambda: self.diff(old, new))
 
+    def watch_all(self, callback):
+        """Call ``callback(event)`` after every head change of any branch."""
+        return self.watchers.add(None, callback)
+
+    def unwatch(self, watch):
+        """Stop a watch returned by a ``watch`` call."""
+        self.watchers.remove(watch)
+
 
 class Branch:
-    """A handle on one branch of a repo. Reads see the current head; writes commit.
-    Methods beyond get/set (transactions, merges, heads, history, watches) are in
-    store_more.py."""
+    """A handle on one branch of a repo. Reads see the current head; writes commit."""
 
     def __init__(self, repo, name):
         self.repo = repo
@@ -167,9 +204,6 @@ class Branch:
 
     def __repr__(self):
         return "Branch(%r)" % self.name
-
-    def __getattr__(self, name):
-        return _more(self, name)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -200,6 +234,18 @@ class Branch:
         """Return True when a value is stored at ``path``."""
         return self.tree().mem(path)
 
+    def mem_tree(self, path):
+        """Return True when a subtree is at ``path``."""
+        return self.tree().mem_tree(path)
+
+    def kind(self, path):
+        """Return "contents", "node" or None for ``path``."""
+        return self.tree().kind(path)
+
+    def find_tree(self, path):
+        """Return the subtree at ``path``, or None."""
+        return self.tree().find_tree(path)
+
     def list(self, path=""):
         """Return the sorted ``(step, kind)`` pairs directly under ``path``."""
         return self.tree().list(path)
@@ -219,17 +265,146 @@ class Branch:
             commit = repo.make_commit(new_tree, [] if parent is None else [parent], message, author)
             if repo._update_head(self.name, head, commit.id):
                 return commit.id
-        raise _error("TooManyRetries")("branch %s kept moving: gave up after %d retries" % (self.name, repo.retries))
+        from portable_core.store_errors import TooManyRetries
+
+        raise TooManyRetries("branch %s kept moving: gave up after %d retries" % (self.name, repo.retries))
 
     def set(self, path, value, message=None, author=None):
         """Store ``value`` at ``path`` in a new commit; return the head id."""
         return self._write(lambda t: t.add(path, value),
-                           message or "set %s" % _path_text(path), author)
+                           message or "set %s" % path_text(path), author)
 
     def remove(self, path, message=None, author=None):
         """Remove ``path`` (value or subtree) in a new commit; return the head id."""
         return self._write(lambda t: t.remove(path),
-                           message or "remove %s" % _path_text(path), author)
+                           message or "remove %s" % path_text(path), author)
+
+    def set_tree(self, path, tree, message=None, author=None):
+        """Put the Tree ``tree`` at ``path`` in a new commit; return the head id."""
+        return self._write(lambda t: t.add_tree(path, tree),
+                           message or "set tree %s" % path_text(path), author)
+
+    def test_and_set(self, path, test, set, message=None, author=None):
+        """If the value at ``path`` is ``test`` (MISSING: absent), store ``set``
+        (MISSING: remove) in a new commit and return the head id; otherwise raise
+        TestFailed carrying what was found."""
+        from portable_core.transactions import test_and_set
+
+        return test_and_set(self, path, test, set, message, author)
+
+    def transaction(self, fn, strategy="set", message=None, author=None, retries=None):
+        """Run ``fn(txn)`` on a snapshot of the head tree and commit its writes
+        (txn: a transactions.Transaction); see transactions.transaction for the
+        strategies. Returns ``(fn's result, head id)``."""
+        from portable_core.transactions import transaction
+
+        return transaction(self, fn, strategy, message, author, retries)
+
+    def with_tree(self, path, fn, strategy="set", message=None, author=None, retries=None):
+        """Replace the subtree at ``path`` by ``fn(subtree or None)`` (None or an empty
+        tree removes it), committing with the transaction ``strategy``."""
+        from portable_core.transactions import with_tree
+
+        return with_tree(self, path, fn, strategy, message, author, retries)
+
+    # -- merging ---------------------------------------------------------------------
+
+    def merge(self, path, value, old=MISSING, message=None, author=None):
+        """Merge ``value`` into the value at ``path`` with ``old`` as their common
+        ancestor, using the repo's merge function for ``path``; MergeConflictError
+        if they conflict (nothing changes)."""
+        from portable_core.merging import merge_value
+
+        return merge_value(self, path, value, old, message, author)
+
+    def merge_with_commit(self, commit, message=None, author=None, max_depth=None):
+        """Merge ``commit`` into this branch: fast-forward when possible, else a merge
+        commit with both parents. MergeConflictError (nothing changes) on conflict.
+        Returns the new head id."""
+        from portable_core.merging import merge_with_commit
+
+        return merge_with_commit(self, commit, message, author, max_depth)
+
+    def merge_with_branch(self, other, message=None, author=None, max_depth=None):
+        """Merge the head of branch ``other`` into this branch (see merge_with_commit);
+        StoreError if ``other`` does not exist."""
+        from portable_core.merging import merge_with_branch
+
+        return merge_with_branch(self, other, message, author, max_depth)
+
+    def merge_into(self, into, message=None, author=None, max_depth=None):
+        """Merge this branch into branch ``into``; return ``into``'s new head."""
+        return self.repo.branch(into).merge_with_branch(self.name, message, author, max_depth)
+
+    # -- heads -----------------------------------------------------------------------
+
+    def set_head(self, commit):
+        """Point the branch at ``commit`` (id, prefix or branch name), whatever it held."""
+        from portable_core.heads import set_head
+
+        return set_head(self, commit)
+
+    def revert(self, commit):
+        """Reset the branch to ``commit``: the same as ``set_head``."""
+        return self.set_head(commit)
+
+    def test_and_set_head(self, test, set):
+        """If the head is ``test`` (None: no branch), make it ``set`` (None: delete);
+        return True when done."""
+        from portable_core.heads import test_and_set_head
+
+        return test_and_set_head(self, test, set)
+
+    def fast_forward(self, commit, max_depth=None):
+        """Move the head forward to ``commit``, which must descend from it.
+
+        FastForwardError("no_change") if it is the head already, ("rejected") if it
+        does not descend from the head, ("max_depth_reached") if proving it would
+        need more than ``max_depth`` steps.
+        """
+        from portable_core.heads import fast_forward
+
+        return fast_forward(self, commit, max_depth)
+
+    def clone(self, name):
+        """Create branch ``name`` at this branch's head and return it."""
+        from portable_core.heads import clone
+
+        return clone(self, name)
+
+    # -- history ---------------------------------------------------------------------
+
+    def log(self, depth=None, path=None):
+        """Yield the commits of this branch's history, newest first (see history.log)."""
+        from portable_core import history
+
+        return history.log(self.repo.objects, self.head(), depth, path)
+
+    def last_modified(self, path, n=1):
+        """Return the ids of the (up to ``n``) commits that last changed ``path``."""
+        from portable_core import history
+
+        return history.last_modified(self.repo.objects, self.head(), path, n)
+
+    def lcas(self, other, max_depth=None, n=None):
+        """Return the lowest common ancestors of this head and ``other`` (a commit)."""
+        from portable_core import history
+
+        return history.lcas(self.repo.objects, self.head(), self.repo.resolve(other), max_depth, n)
+
+    # -- watches ---------------------------------------------------------------------
+
+    def watch(self, callback):
+        """Call ``callback(event)`` after each change of this branch's head."""
+        return self.repo.watchers.add(self.name, callback)
+
+    def watch_key(self, path, callback):
+        """Call ``callback(event)`` when a head change touches ``path`` (value or subtree)."""
+        return self.repo.watchers.add(self.name, callback, path_text(path))
+
+    def unwatch(self, watch):
+        """Stop ``watch``."""
+        self.repo.watchers.remove(watch)
 
 
 def _updated(objects, parent, update):
@@ -238,37 +413,3 @@ def _updated(objects, parent, update):
     # edited from them are written (MicroPython's GC also scans a frame's stale
     # slots, so the old tree must never sit in the writer's frame).
     return update(Tree.empty() if parent is None else Tree.of_node(objects, parent.tree))
-
-
-def _more(obj, name):
-    # The methods of Repo and Branch that reading and writing values never call
-    # (merges, history, heads, watches, transactions, ...) are defined in
-    # store_more.py: on MicroPython every method is a heap object, so they are
-    # added to the classes on the first use of any of them.
-    # Collecting first lets the lasting objects of the load fill holes low in the
-    # heap instead of splitting the large free blocks above.
-    import sys
-
-    if name[:2] != "__" and "portable_core.store_more" not in sys.modules:
-        import gc
-
-        gc.collect()
-        from portable_core import store_more  # noqa: F401 (importing it attaches them)
-
-        return getattr(obj, name)
-    raise AttributeError(name)
-
-
-def __getattr__(name):
-    # the exceptions are in store_errors.py; Transaction is defined in store_more.py
-    if name in _ERRORS:
-        return _error(name)
-    if name == "Transaction":
-        from portable_core import store_more
-
-        return store_more.Transaction
-    raise AttributeError(name)
-
-
-if not IS_MICROPYTHON:  # CPython has the room: every method there from the start
-    from portable_core import store_more  # noqa: F401

@@ -1,4 +1,4 @@
-"""The exceptions of the store API (portable_core.store), importable from there:
+"""The exceptions of the store API (portable_core.store):
 here so that a device that only reads and writes values does not hold their classes
 (loaded on first use)."""
 

@@ -12,9 +12,12 @@ Paths are ``"a/b/c"`` or a tuple/list of steps; ``""`` / ``()`` is the root.
 Absent contents are reported as ``MISSING`` (conflict.py), never None (a stored
 CBOR null). Paths in results (walk, diff, conflicts) are ``"/"``-joined strings,
 ordered by their tuple of steps.
+
+Walks and diffs are in tree_walk.py (``iter_contents``, ``walk`` and ``diff`` call
+them), three-way merges in tree_merge.py, ``observe`` in observe.py and copies
+between stores in tree_copy.py: a device that only gets and sets never loads them.
 """
 
-from portable_core.compat import IS_MICROPYTHON
 from portable_core.missing import MISSING
 from portable_core.node import (
     BUCKETS,
@@ -25,46 +28,19 @@ from portable_core.node import (
     Flat,
     Inner,
     TreeError,  # noqa: F401 (re-exported)
-    check_step,
     contents_entry,
-    delete,
     encode_node,
     entry_at,
-    insert,
+    entry_value,
     load,
-    lookup,
     node_id,
-    read_contents,
     slot_at,
 )
-from portable_core.objects import decode_object, to_hex
+from portable_core.node_ops import all_entries, delete, insert, lookup
+from portable_core.objects import to_hex
+from portable_core.paths import parse_path, path_str  # noqa: F401 (re-exported)
 
 KIND_STR = ("contents", "node")
-
-
-def parse_path(path):
-    """Return the tuple of validated steps of ``path`` (a ``"/"``-separated str or a
-    tuple/list of steps); ValueError on a bad path or step."""
-    if isinstance(path, str):
-        if not path:
-            return ()
-        steps = path.split("/")
-    elif isinstance(path, (tuple, list)):
-        steps = path
-    else:
-        raise ValueError("a path is a str or a tuple/list of steps, got %r" % (path,))
-    for step in steps:
-        check_step(step, path)
-    return tuple(steps)
-
-
-def path_str(steps):
-    """Return the ``"/"``-joined form of a tuple of steps."""
-    return "/".join(steps)
-
-
-def _join(prefix, name):
-    return prefix + "/" + name if prefix else name
 
 
 class Tree:
@@ -132,21 +108,6 @@ class Tree:
     def __ne__(self, other):
         return not self.__eq__(other)
 
-    def __getattr__(self, name):
-        # the methods reading and writing values never call (listing, walks,
-        # diffs, grafts, ...) are in treeops.py, attached to Tree on first use
-        # (see docs/DESIGN.md "Memory")
-        import sys
-
-        if name[:2] != "__" and "portable_core.treeops" not in sys.modules:
-            import gc
-
-            gc.collect()  # its lasting objects fill holes low in the heap
-            from portable_core import treeops  # noqa: F401 (importing it attaches them)
-
-            return getattr(self, name)
-        raise AttributeError(name)
-
     def __hash__(self):
         h = self.hash()
         return (h[0] << 16) | (h[1] << 8) | h[2]
@@ -175,7 +136,7 @@ class Tree:
         t, e = self._entry(steps)
         if e is None or e[1] != KIND_CONTENTS:
             return MISSING
-        return _value(t._store, e)
+        return entry_value(t._store, e)
 
     def get(self, path):
         """Return the value stored at ``path``; raise KeyError(path) if there is none."""
@@ -247,6 +208,81 @@ class Tree:
             return EMPTY_TREE
         return self._update(steps, None)
 
+    def equal(self, other):
+        """Return True when ``other`` is a Tree with the same contents (same hash)."""
+        return isinstance(other, Tree) and self.hash() == other.hash()
+
+    def find_tree(self, path):
+        """Return the subtree at ``path`` (the tree itself for the root), or None when
+        there is no subtree there."""
+        steps = parse_path(path)
+        if not steps:
+            return self
+        t, e = self._entry(steps)
+        if e is None or e[1] != KIND_NODE:
+            return None
+        return t._sub(e)
+
+    def kind(self, path):
+        """Return ``"contents"``, ``"node"`` or None for what is at ``path``; the root
+        is always a ``"node"``."""
+        steps = parse_path(path)
+        if not steps:
+            return "node"
+        e = self._entry(steps)[1]
+        return None if e is None else KIND_STR[e[1]]
+
+    def mem(self, path):
+        """Return True when contents are stored at ``path``."""
+        return self.kind(path) == "contents"
+
+    def mem_tree(self, path):
+        """Return True when a subtree is at ``path`` (always True for the root)."""
+        return self.kind(path) == "node"
+
+    def list(self, path=""):
+        """Return the sorted list of ``(step, kind)`` of the directory at ``path``
+        (kind ``"contents"`` or ``"node"``); [] when there is no directory there.
+        Loads every node of that one directory."""
+        t = self.find_tree(path)
+        if t is None:
+            return []
+        return all_entries(t._store, t._node(), 0, _step_kind)
+
+    def add_tree(self, path, tree):
+        """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
+        Adding an empty tree removes ``path``."""
+        if not isinstance(tree, Tree):
+            raise TypeError("add_tree needs a Tree, got %r" % (tree,))
+        steps = parse_path(path)
+        if tree.is_empty():
+            return self.remove(steps)
+        if not steps:
+            return tree
+        return self._update(steps, (steps[-1], KIND_NODE, tree._ref_for(self._store)))
+
+    def iter_contents(self, prefix=""):
+        """Yield ``(path, value)`` for every contents at or under ``prefix``, lazily,
+        ordered by path (one directory's entry list in RAM per level)."""
+        from portable_core.tree_walk import iter_contents
+
+        return iter_contents(self, prefix)
+
+    def walk(self):
+        """Yield ``(path, value)`` for every contents of the tree (see iter_contents)."""
+        from portable_core.tree_walk import iter_contents
+
+        return iter_contents(self, "")
+
+    def diff(self, other):
+        """Return the list of ``(path, change, old, new)`` turning this tree into
+        ``other``, one per contents path, ordered by path; ``change`` is ``"added"``
+        (old is MISSING), ``"removed"`` (new is MISSING) or ``"updated"``. Subtrees
+        (and parts of split directories) with equal ids are skipped unread."""
+        from portable_core.tree_walk import diff
+
+        return diff(self, other)
+
     def write(self, objects, release=False):
         """Store every object of this tree that ``objects`` lacks and return the root
         node id. Only in-memory nodes and contents are encoded; subtrees already
@@ -272,10 +308,8 @@ def _subtree(store, entry):
     return ref
 
 
-def _value(store, entry):
-    if isinstance(entry[2], bytearray):  # held in RAM: a fresh copy of the value
-        return decode_object(entry[2])[1]
-    return read_contents(store, entry[2])
+def _step_kind(entry):
+    return (entry[0], KIND_STR[entry[1]])
 
 
 # -- writing ---------------------------------------------------------------
@@ -417,9 +451,9 @@ def _forget_children(node, objects):
 
 def _copy(src, dst, oid, stats):
     # copy object ``oid`` and everything below it from ``src`` to ``dst``
-    from portable_core import treeops
+    from portable_core.tree_copy import copy_objects
 
-    treeops._copy(src, dst, oid, stats)
+    copy_objects(src, dst, oid, stats)
 
 
 def _sha(raw):
@@ -427,16 +461,3 @@ def _sha(raw):
 
     return hashlib.sha256(raw).digest()
 
-
-def __getattr__(name):
-    # merge_trees, observe, same_observation and Subtree live in treeops.py, which
-    # is loaded only when one of them is first asked for
-    if name in ("merge_trees", "observe", "same_observation", "Subtree"):
-        from portable_core import treeops
-
-        return getattr(treeops, name)
-    raise AttributeError(name)
-
-
-if not IS_MICROPYTHON:  # CPython has the room: every method there from the start
-    from portable_core import treeops  # noqa: F401,E402
