@@ -13,28 +13,24 @@ Absent contents are reported as ``MISSING`` (conflict.py), never None (a stored
 CBOR null). Paths in results (walk, diff, conflicts) are ``"/"``-joined strings,
 ordered by their tuple of steps.
 
-Walks and diffs are in tree_walk.py (``iter_contents``, ``walk`` and ``diff`` call
+Writing a tree's new nodes is in tree_write.py (``hash`` and ``write`` call it),
+walks and diffs in tree_walk.py (``iter_contents``, ``walk`` and ``diff`` call
 them), three-way merges in tree_merge.py, ``observe`` in observe.py and copies
 between stores in tree_copy.py: a device that only gets and sets never loads them.
 """
 
 from portable_core.missing import MISSING
 from portable_core.node import (
-    BUCKETS,
     EMPTY,
     EMPTY_ID,
     KIND_CONTENTS,
     KIND_NODE,
     Flat,
-    Inner,
     TreeError,  # noqa: F401 (re-exported)
     contents_entry,
-    encode_node,
-    entry_at,
     entry_value,
     load,
     node_id,
-    slot_at,
 )
 from portable_core.node_ops import all_entries, delete, insert, lookup
 from portable_core.objects import to_hex
@@ -98,8 +94,9 @@ class Tree:
         if isinstance(root, bytes):
             return root
         if root._id is None:
-            for n, _ in _post_order(root, None, _has_id):
-                node_id(n)  # children first: no deep recursion
+            from portable_core.tree_write import hash_nodes
+
+            hash_nodes(root)
         return node_id(root)
 
     def __eq__(self, other):
@@ -291,8 +288,10 @@ class Tree:
         new. With ``release``, in-memory nodes of a tree read from ``objects`` are
         dropped once written (their parents refer to them by id, read back when
         needed): less RAM while writing a tree that is not used afterwards."""
+        from portable_core.tree_write import write_tree
+
         stats = [0, 0]
-        oid = _write_tree(self, objects, stats, release)
+        oid = write_tree(self, objects, stats, release)
         self.last_write_bytes = stats[0]
         self.last_write_objects = stats[1]
         return oid
@@ -310,154 +309,3 @@ def _subtree(store, entry):
 
 def _step_kind(entry):
     return (entry[0], KIND_STR[entry[1]])
-
-
-# -- writing ---------------------------------------------------------------
-
-
-def _put(objects, raw, oid, stats, base=None, base_raw=None):
-    if not objects.mem(oid):
-        if base is None or base == oid:
-            objects.add(bytes(raw))
-        elif base_raw is None:
-            objects.add(bytes(raw), base)
-        else:
-            objects.add(bytes(raw), base, base_raw)
-        stats[0] += len(raw)
-        stats[1] += 1
-
-
-def _has_id(node):
-    return node._id is not None
-
-
-def _children(node, src):
-    # the in-memory child nodes of ``node`` (whose lazy children are in ``src``),
-    # each with the store of its own lazy children
-    out = []
-    if isinstance(node, Inner):
-        for slot in node.slots:
-            if slot is not None and not isinstance(slot, (bytes, int)):  # a node
-                out.append((slot, src))
-    else:
-        for e in node.items:  # a subtree in memory is never an offset in raw
-            if type(e) is not int:
-                ref = e[2]
-                if isinstance(ref, Tree) and not isinstance(ref._root, bytes):
-                    out.append((ref._root, ref._store))
-    return out
-
-
-def _post_order(node, src, done):
-    # yield (node, store) for the in-memory nodes from ``node`` down, children
-    # before parents, pruning below nodes for which ``done(node)`` is true
-    if done(node):
-        return
-    stack = [(node, src, False)]
-    while stack:
-        n, s, expanded = stack.pop()
-        if expanded:
-            yield n, s
-            continue
-        stack.append((n, s, True))
-        for child in _children(n, s):
-            if not done(child[0]):
-                stack.append((child[0], child[1], False))
-
-
-def _write_tree(tree, objects, stats, release=False):
-    root = tree._root
-    if isinstance(root, bytes):
-        if tree._store is not objects:
-            _copy(tree._store, objects, root, stats)
-        return root
-
-    def done(node):
-        return node._stored is objects
-
-    for node, src in _post_order(root, tree._store, done):
-        if not done(node):  # a node shared by two parents comes twice
-            _write_node(node, src, objects, stats, release)
-    return node_id(root)
-
-
-def _write_node(node, src, objects, stats, release=False):
-    # store ``node``, its contents and what it refers to in another store; its
-    # in-memory children are already written (``release``: drop them)
-    if release and src is objects:
-        _forget_children(node, objects)
-    ids = None
-    if isinstance(node, Inner):
-        if src is not objects:
-            for i in range(len(node.slots)):
-                slot = slot_at(node, i)
-                if isinstance(slot, bytes):
-                    _copy(src, objects, slot, stats)
-    else:
-        ids = []
-        items = node.items
-        for k in range(len(items)):
-            if type(items[k]) is int:  # an entry as stored: its id is in raw
-                if src is not objects:
-                    _copy(src, objects, entry_at(node, k)[2], stats)
-                ids.append(None)
-                continue
-            ref = items[k][2]
-            if isinstance(ref, bytearray):  # contents held in RAM
-                oid = _sha(ref)
-                _put(objects, ref, oid, stats)
-            elif isinstance(ref, bytes):
-                oid = ref
-                if src is not objects:
-                    _copy(src, objects, ref, stats)
-            elif isinstance(ref._root, bytes):
-                oid = ref._root
-                if ref._store is not objects:
-                    _copy(ref._store, objects, oid, stats)
-            else:
-                oid = node_id(ref._root)
-            ids.append(oid)
-    raw = encode_node(node, ids)
-    ids = None
-    if node._id is None:
-        node._id = _sha(raw)
-    # a node edited from a stored one shares that node's bytes: the base's
-    base_raw = node.raw if node._base is not None else None
-    _put(objects, raw, node._id, stats, node._base, base_raw)
-    if node is not EMPTY:  # the shared empty node keeps no store alive
-        node._stored = objects
-
-
-def _forget_children(node, objects):
-    # refer to the children of ``node`` already written to ``objects`` (which
-    # ``node`` reads its lazy children from) by id: the same node, and the RAM of
-    # those children (their kept raw bytes) is free while ``node`` is written
-    if isinstance(node, Inner):
-        slots = node.slots
-        for i in range(BUCKETS):
-            child = slots[i]
-            if child is not None and type(child) is not int and not isinstance(child, bytes):
-                if child._stored is objects:
-                    slots[i] = child._id
-        return
-    items = node.items
-    for k in range(len(items)):
-        e = items[k]
-        if type(e) is not int and isinstance(e[2], Tree):
-            root = e[2]._root
-            if not isinstance(root, bytes) and root._stored is objects:
-                items[k] = (e[0], e[1], root._id)
-
-
-def _copy(src, dst, oid, stats):
-    # copy object ``oid`` and everything below it from ``src`` to ``dst``
-    from portable_core.tree_copy import copy_objects
-
-    copy_objects(src, dst, oid, stats)
-
-
-def _sha(raw):
-    import hashlib
-
-    return hashlib.sha256(raw).digest()
-
