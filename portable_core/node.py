@@ -33,9 +33,10 @@ shares the rest.
 Functions that may need to load a child take ``store``: the ObjectStore that holds
 the directory's unloaded children.
 
-This module is the format: the node types, encoding, parsing, loading. The
-algorithms over a directory's nodes (lookup, insert, delete, split, listing,
-delta) are in portable_core/node_ops.py.
+This module is the format: the node types, encoding, parsing, loading, and
+``lookup`` of one name (a bucket per inner level, then a binary search). The
+algorithms that edit or list a directory (insert, delete, split, all entries,
+delta) are in portable_core/node_edit.py.
 """
 
 import hashlib
@@ -554,3 +555,31 @@ def resolve(store, slot, depth):
     if isinstance(slot, bytes):
         return load(store, slot, depth)
     return slot
+
+
+def lookup(store, node, name):
+    """Return the entry ``(name, kind, ref)`` of ``name`` in the directory whose top
+    node is ``node``, or None. Loads one node per level."""
+    while isinstance(node, Inner):
+        slot = slot_at(node, bucket(name, node.depth))
+        if slot is None:
+            return None
+        node = resolve(store, slot, node.depth + 1)
+    k = position(node, name)
+    if k < len(node.items) and name_at(node, k) == name:
+        return entry_at(node, k)
+    return None
+
+
+def position(node, name):
+    """Return the index of the first entry of Flat ``node`` whose name is not below
+    ``name`` (binary search)."""
+    lo = 0
+    hi = len(node.items)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if name_at(node, mid) < name:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

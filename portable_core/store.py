@@ -17,7 +17,10 @@ This module holds what reading and writing values needs. The other methods of
 ``Repo`` and ``Branch`` are thin: each imports, on its first call, the module of its
 concept and calls the function there (heads.py, resolve.py, merging.py,
 transactions.py, history.py, watch.py), so a device that only gets and sets never
-loads them (docs/DESIGN.md "Memory"). The exceptions are in store_errors.py.
+loads them (docs/DESIGN.md "Memory"). A thin method passes its optional arguments
+on as ``*args, **kw``: their defaults are written once, in the concept's function
+(and a function without defaults is 16 bytes less heap on the device); its
+docstring gives the full signature. The exceptions are in store_errors.py.
 """
 
 from portable_core.commit import read_commit, write_commit
@@ -166,12 +169,12 @@ class Repo:
         return write_commit(self.objects, tree_id, parents, author or self.author,
                             message or "", self._date(parents))
 
-    def merge_commits(self, a, b, max_depth=None):
-        """Return the merged Tree of commits ``a`` and ``b``; MergeConflictError if
-        some path conflicts."""
+    def merge_commits(self, a, b, *args, **kw):
+        """``merge_commits(a, b, max_depth=None)``: return the merged Tree of commits
+        ``a`` and ``b``; MergeConflictError if some path conflicts."""
         from portable_core.merging import merge_commits
 
-        return merge_commits(self, a, b, max_depth)
+        return merge_commits(self, a, b, *args, **kw)
 
     # -- heads and watches ---------------------------------------------------------
 
@@ -284,57 +287,65 @@ class Branch:
         return self._write(lambda t: t.add_tree(path, tree),
                            message or "set tree %s" % path_text(path), author)
 
-    def test_and_set(self, path, test, set, message=None, author=None):
-        """If the value at ``path`` is ``test`` (MISSING: absent), store ``set``
-        (MISSING: remove) in a new commit and return the head id; otherwise raise
-        TestFailed carrying what was found."""
+    def test_and_set(self, path, test, set, *args, **kw):
+        """``test_and_set(path, test, set, message=None, author=None)``: if the value
+        at ``path`` is ``test`` (MISSING: absent), store ``set`` (MISSING: remove) in
+        a new commit and return the head id; otherwise raise TestFailed carrying what
+        was found (see transactions.test_and_set)."""
         from portable_core.transactions import test_and_set
 
-        return test_and_set(self, path, test, set, message, author)
+        return test_and_set(self, path, test, set, *args, **kw)
 
-    def transaction(self, fn, strategy="set", message=None, author=None, retries=None):
-        """Run ``fn(txn)`` on a snapshot of the head tree and commit its writes
-        (txn: a transactions.Transaction); see transactions.transaction for the
-        strategies. Returns ``(fn's result, head id)``."""
+    def transaction(self, fn, *args, **kw):
+        """``transaction(fn, strategy="set", message=None, author=None, retries=None)``:
+        run ``fn(txn)`` on a snapshot of the head tree and commit its writes (txn: a
+        transactions.Transaction); see transactions.transaction for the strategies.
+        Returns ``(fn's result, head id)``."""
         from portable_core.transactions import transaction
 
-        return transaction(self, fn, strategy, message, author, retries)
+        return transaction(self, fn, *args, **kw)
 
-    def with_tree(self, path, fn, strategy="set", message=None, author=None, retries=None):
-        """Replace the subtree at ``path`` by ``fn(subtree or None)`` (None or an empty
-        tree removes it), committing with the transaction ``strategy``."""
+    def with_tree(self, path, fn, *args, **kw):
+        """``with_tree(path, fn, strategy="set", message=None, author=None,
+        retries=None)``: replace the subtree at ``path`` by ``fn(subtree or None)``
+        (None or an empty tree removes it), committing with the transaction
+        ``strategy`` (see transactions.with_tree)."""
         from portable_core.transactions import with_tree
 
-        return with_tree(self, path, fn, strategy, message, author, retries)
+        return with_tree(self, path, fn, *args, **kw)
 
     # -- merging ---------------------------------------------------------------------
 
-    def merge(self, path, value, old=MISSING, message=None, author=None):
-        """Merge ``value`` into the value at ``path`` with ``old`` as their common
-        ancestor, using the repo's merge function for ``path``; MergeConflictError
-        if they conflict (nothing changes)."""
+    def merge(self, path, value, *args, **kw):
+        """``merge(path, value, old=MISSING, message=None, author=None)``: merge
+        ``value`` into the value at ``path`` with ``old`` as their common ancestor,
+        using the repo's merge function for ``path``; MergeConflictError if they
+        conflict (nothing changes). See merging.merge_value."""
         from portable_core.merging import merge_value
 
-        return merge_value(self, path, value, old, message, author)
+        return merge_value(self, path, value, *args, **kw)
 
-    def merge_with_commit(self, commit, message=None, author=None, max_depth=None):
-        """Merge ``commit`` into this branch: fast-forward when possible, else a merge
+    def merge_with_commit(self, commit, *args, **kw):
+        """``merge_with_commit(commit, message=None, author=None, max_depth=None)``:
+        merge ``commit`` into this branch: fast-forward when possible, else a merge
         commit with both parents. MergeConflictError (nothing changes) on conflict.
         Returns the new head id."""
         from portable_core.merging import merge_with_commit
 
-        return merge_with_commit(self, commit, message, author, max_depth)
+        return merge_with_commit(self, commit, *args, **kw)
 
-    def merge_with_branch(self, other, message=None, author=None, max_depth=None):
-        """Merge the head of branch ``other`` into this branch (see merge_with_commit);
+    def merge_with_branch(self, other, *args, **kw):
+        """``merge_with_branch(other, message=None, author=None, max_depth=None)``:
+        merge the head of branch ``other`` into this branch (see merge_with_commit);
         StoreError if ``other`` does not exist."""
         from portable_core.merging import merge_with_branch
 
-        return merge_with_branch(self, other, message, author, max_depth)
+        return merge_with_branch(self, other, *args, **kw)
 
-    def merge_into(self, into, message=None, author=None, max_depth=None):
-        """Merge this branch into branch ``into``; return ``into``'s new head."""
-        return self.repo.branch(into).merge_with_branch(self.name, message, author, max_depth)
+    def merge_into(self, into, *args, **kw):
+        """``merge_into(into, message=None, author=None, max_depth=None)``: merge this
+        branch into branch ``into``; return ``into``'s new head."""
+        return self.repo.branch(into).merge_with_branch(self.name, *args, **kw)
 
     # -- heads -----------------------------------------------------------------------
 
@@ -344,9 +355,7 @@ class Branch:
 
         return set_head(self, commit)
 
-    def revert(self, commit):
-        """Reset the branch to ``commit``: the same as ``set_head``."""
-        return self.set_head(commit)
+    revert = set_head  # Irmin's revert: reset the branch to ``commit``
 
     def test_and_set_head(self, test, set):
         """If the head is ``test`` (None: no branch), make it ``set`` (None: delete);
@@ -355,8 +364,9 @@ class Branch:
 
         return test_and_set_head(self, test, set)
 
-    def fast_forward(self, commit, max_depth=None):
-        """Move the head forward to ``commit``, which must descend from it.
+    def fast_forward(self, commit, *args, **kw):
+        """``fast_forward(commit, max_depth=None)``: move the head forward to
+        ``commit``, which must descend from it.
 
         FastForwardError("no_change") if it is the head already, ("rejected") if it
         does not descend from the head, ("max_depth_reached") if proving it would
@@ -364,7 +374,7 @@ class Branch:
         """
         from portable_core.heads import fast_forward
 
-        return fast_forward(self, commit, max_depth)
+        return fast_forward(self, commit, *args, **kw)
 
     def clone(self, name):
         """Create branch ``name`` at this branch's head and return it."""
@@ -374,23 +384,26 @@ class Branch:
 
     # -- history ---------------------------------------------------------------------
 
-    def log(self, depth=None, path=None):
-        """Yield the commits of this branch's history, newest first (see history.log)."""
+    def log(self, *args, **kw):
+        """``log(depth=None, path=None)``: yield the commits of this branch's history,
+        newest first (see history.log)."""
         from portable_core import history
 
-        return history.log(self.repo.objects, self.head(), depth, path)
+        return history.log(self.repo.objects, self.head(), *args, **kw)
 
-    def last_modified(self, path, n=1):
-        """Return the ids of the (up to ``n``) commits that last changed ``path``."""
+    def last_modified(self, path, *args, **kw):
+        """``last_modified(path, n=1)``: return the ids of the (up to ``n``) commits
+        that last changed ``path`` (see history.last_modified)."""
         from portable_core import history
 
-        return history.last_modified(self.repo.objects, self.head(), path, n)
+        return history.last_modified(self.repo.objects, self.head(), path, *args, **kw)
 
-    def lcas(self, other, max_depth=None, n=None):
-        """Return the lowest common ancestors of this head and ``other`` (a commit)."""
+    def lcas(self, other, *args, **kw):
+        """``lcas(other, max_depth=None, n=None)``: return the lowest common ancestors
+        of this head and ``other`` (a commit; see history.lcas)."""
         from portable_core import history
 
-        return history.lcas(self.repo.objects, self.head(), self.repo.resolve(other), max_depth, n)
+        return history.lcas(self.repo.objects, self.head(), self.repo.resolve(other), *args, **kw)
 
     # -- watches ---------------------------------------------------------------------
 

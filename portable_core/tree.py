@@ -30,9 +30,9 @@ from portable_core.node import (
     contents_entry,
     entry_value,
     load,
+    lookup,
     node_id,
 )
-from portable_core.node_ops import all_entries, delete, insert, lookup
 from portable_core.objects import to_hex
 from portable_core.paths import parse_path, path_str  # noqa: F401 (re-exported)
 
@@ -100,10 +100,11 @@ class Tree:
         return node_id(root)
 
     def __eq__(self, other):
+        """Return True when ``other`` is a Tree with the same contents (same hash);
+        ``!=`` is its negation on both runtimes."""
         return isinstance(other, Tree) and self.hash() == other.hash()
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
+    equal = __eq__  # Irmin's Tree.equal
 
     def __hash__(self):
         h = self.hash()
@@ -146,6 +147,10 @@ class Tree:
         # put ``entry`` (its name is replaced by the last step) at ``steps``, or
         # remove what is there when ``entry`` is None; returns self if unchanged.
         # Iterative (down the path, then back up): the firmware's C stack is small.
+        # The edit algorithms load on the first edit (a device that only reads
+        # never needs them).
+        from portable_core.node_edit import delete, insert
+
         trees = []
         nodes = []
         t = self
@@ -205,10 +210,6 @@ class Tree:
             return EMPTY_TREE
         return self._update(steps, None)
 
-    def equal(self, other):
-        """Return True when ``other`` is a Tree with the same contents (same hash)."""
-        return isinstance(other, Tree) and self.hash() == other.hash()
-
     def find_tree(self, path):
         """Return the subtree at ``path`` (the tree itself for the root), or None when
         there is no subtree there."""
@@ -241,6 +242,8 @@ class Tree:
         """Return the sorted list of ``(step, kind)`` of the directory at ``path``
         (kind ``"contents"`` or ``"node"``); [] when there is no directory there.
         Loads every node of that one directory."""
+        from portable_core.node_edit import all_entries
+
         t = self.find_tree(path)
         if t is None:
             return []

@@ -2,7 +2,7 @@
 
 from portable_core.conflict import MISSING, Conflict, is_conflict
 from portable_core.node import KIND_CONTENTS, KIND_NODE, TreeError, contents_entry, entry_value
-from portable_core.node_ops import delta
+from portable_core.node_edit import delta
 from portable_core.paths import path_str
 from portable_core.tree import EMPTY_TREE, Tree
 

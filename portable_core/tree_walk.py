@@ -4,7 +4,7 @@ list in RAM per open level, subtrees with equal ids skipped unread."""
 
 from portable_core.missing import MISSING
 from portable_core.node import KIND_CONTENTS, KIND_NODE, entry_value
-from portable_core.node_ops import all_entries, delta
+from portable_core.node_edit import all_entries, delta
 from portable_core.paths import join, parse_path, path_str
 
 

@@ -280,7 +280,7 @@ def test_corrupt_nodes_are_reported():
 
 def test_loaded_flat_node_reads_entries_from_its_bytes():
     from portable_core.node import Flat, encode_node, entry_at, load, name_at
-    from portable_core.node_ops import delete, insert
+    from portable_core.node_edit import delete, insert
 
     s = MemObjectStore()
     t = Tree.empty()

@@ -1,5 +1,5 @@
-"""The algorithms over a directory's nodes (portable_core/node.py holds their
-format): ``lookup`` of one name, ``insert`` and ``delete`` of one entry (rewriting
+"""The algorithms that edit or list a directory's nodes (portable_core/node.py
+holds their format and ``lookup``): ``insert`` and ``delete`` of one entry (rewriting
 one node per level, splitting or collapsing as the canonical shape demands),
 ``split`` of a sorted entry list into its canonical node, ``all_entries`` of a
 directory and ``delta`` between two directories, skipping equal children unread.
@@ -21,38 +21,12 @@ from portable_core.node import (
     entry_at,
     is_empty,
     name_at,
+    position,
     resolve,
     same_entry,
     slot_at,
     slot_id,
 )
-
-def lookup(store, node, name):
-    """Return the entry ``(name, kind, ref)`` of ``name`` in the directory whose top
-    node is ``node``, or None. Loads one node per level."""
-    while isinstance(node, Inner):
-        slot = slot_at(node, bucket(name, node.depth))
-        if slot is None:
-            return None
-        node = resolve(store, slot, node.depth + 1)
-    k = _position(node, name)
-    if k < len(node.items) and name_at(node, k) == name:
-        return entry_at(node, k)
-    return None
-
-
-def _position(node, name):
-    # the index of the first entry of Flat ``node`` whose name is not below ``name``
-    lo = 0
-    hi = len(node.items)
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if name_at(node, mid) < name:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
 
 def split(entries, depth, raw=None):
     """Return the canonical node of the sorted ``entries`` at ``depth`` (the items
@@ -99,7 +73,7 @@ def insert(store, node, entry, depth=0):
         new = Inner(depth, node.count + (1 if added else 0), slots, node.raw)
         return _derived(new, node), added
     items = node.items
-    k = _position(node, name)
+    k = position(node, name)
     if k < len(items) and name_at(node, k) == name:
         old = entry_at(node, k)
         if old[1] == entry[1] and _same_ref(old, entry):
@@ -137,7 +111,7 @@ def delete(store, node, name, depth=0):
             return Flat(_gather(store, new)), True
         return _derived(new, node), True
     items = node.items
-    k = _position(node, name)
+    k = position(node, name)
     if k < len(items) and name_at(node, k) == name:
         if len(items) == 1:
             return EMPTY, True
