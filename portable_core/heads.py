@@ -27,9 +27,9 @@ def remove_branch(self, name):
 
 
 def set_head(self, commit):
-    """Point Branch ``self`` at ``commit`` (id, prefix or branch name), whatever it held."""
-    cid = self.repo.resolve(commit)
-    self.repo.commit(cid)
+    """Point Branch ``self`` at ``commit`` (id, prefix or branch name), whatever it
+    held; UnknownCommit (nothing changes) if it names no commit of the store."""
+    cid = self.repo.resolve(commit)  # UnknownCommit if it names no commit
     while True:
         old = self.head()
         if self.repo._update_head(self.name, old, cid):
@@ -38,12 +38,16 @@ def set_head(self, commit):
 
 def test_and_set_head(self, test, set):
     """If the head of Branch ``self`` is ``test`` (None: no branch), make it ``set``
-    (None: delete); return True when done."""
+    (None: delete); return True when done. UnknownCommit if ``set`` is not a
+    commit of the store (see Repo.resolve; nothing changes)."""
+    if set is not None:
+        set = self.repo.resolve(set)
     return self.repo._update_head(self.name, test, set)
 
 
 def fast_forward(self, commit, max_depth=None):
-    """Move the head of Branch ``self`` forward to ``commit`` (see Branch.fast_forward)."""
+    """Move the head of Branch ``self`` forward to ``commit`` (see
+    Branch.fast_forward); UnknownCommit (no ref created) if it names no commit."""
     from portable_core import history
 
     cid = self.repo.resolve(commit)
@@ -62,9 +66,13 @@ def fast_forward(self, commit, max_depth=None):
 
 
 def clone(self, name):
-    """Create branch ``name`` at the head of Branch ``self`` and return its handle."""
+    """Point branch ``name`` at the head of Branch ``self`` and return its handle;
+    when ``self`` has no head, branch ``name`` is removed (Irmin's clone).
+    InvalidBranchName for a bad name."""
     other = self.repo.branch(name)
     head = self.head()
     if head is not None:
         other.set_head(head)
+    else:
+        self.repo.remove_branch(name)
     return other

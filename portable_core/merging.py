@@ -48,10 +48,11 @@ def merge_commits(self, a, b, max_depth=None):
     return merged
 
 
-def merge_value(self, path, value, old=MISSING, message=None, author=None):
+def merge_value(self, path, value, old=MISSING, message=None, author=None, parents=None):
     """Merge ``value`` into the value at ``path`` with ``old`` as their common
     ancestor, using the repo's merge function for ``path``; MergeConflictError
-    if they conflict (nothing changes)."""
+    if they conflict (nothing changes). Other errors and ``parents``: as
+    ``Branch.set``."""
     key = path_text(path)
     f = self.repo.merge_policy.for_path(key)
 
@@ -61,7 +62,7 @@ def merge_value(self, path, value, old=MISSING, message=None, author=None):
             raise MergeConflictError(merged.at(key))
         return tree.remove(path) if merged is MISSING else tree.add(path, merged)
 
-    return self._write(update, message or "merge %s" % key, author)
+    return self._write(update, message or "merge %s" % key, author, None, parents)
 
 
 def merge_with_commit(self, commit, message=None, author=None, max_depth=None):

@@ -128,8 +128,14 @@ def bucket(name, depth):
 
 
 def contents_entry(name, value):
-    """Return the in-memory entry storing the CBOR value ``value`` at ``name``."""
-    return (name, KIND_CONTENTS, bytearray(encode_object(TAG_CONTENTS, value)))
+    """Return the in-memory entry storing the CBOR value ``value`` at ``name``;
+    CBORError if it has no encoding, or if its encoding is over DEFAULT_MAX_SIZE
+    bytes (what ``decode_object`` reads back)."""
+    raw = encode_object(TAG_CONTENTS, value)
+    if len(raw) - 1 > DEFAULT_MAX_SIZE:
+        raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
+                        % (len(raw) - 1, DEFAULT_MAX_SIZE))
+    return (name, KIND_CONTENTS, bytearray(raw))
 
 
 class Flat:

@@ -31,8 +31,7 @@ def join(prefix, name):
 
 
 def path_text(path):
-    """Return the ``"/"``-joined text of a valid path (str or steps), for messages and
-    as the key of a path in a dict."""
-    if isinstance(path, str):
-        return path.strip("/")
-    return "/".join(path)
+    """Return the ``"/"``-joined text of ``path`` (str or steps), for messages and as
+    the key of a path in a dict; ValueError naming the path if it is not a valid
+    one (see ``parse_path``)."""
+    return "/".join(parse_path(path))

@@ -56,6 +56,12 @@ def check_branch_name(name):
     return name
 
 
+def _info_error(field, value):
+    from portable_core.store_errors import InvalidInfo
+
+    return InvalidInfo(field, value)
+
+
 def _default_clock():
     try:
         import time
@@ -154,6 +160,10 @@ class Repo:
     def _date(self, parents):
         now = self.clock() if self.clock is not None else None
         if now is not None:
+            if isinstance(now, float) and now - now == 0:  # finite: whole seconds
+                now = int(now)
+            if not isinstance(now, int) or isinstance(now, bool):
+                raise _info_error("date", now)
             return now
         date = 0
         for p in parents:
@@ -164,10 +174,21 @@ class Repo:
     def make_commit(self, tree, parents, message, author=None):
         """Write ``tree`` (a Tree) and a commit over it with ``parents`` (Commits);
         return the Commit. Does not move any head. The tree's written nodes are
-        released (``Tree.write``): it stays valid, reading them back if needed."""
+        released (``Tree.write``): it stays valid, reading them back if needed.
+
+        InvalidInfo (store_errors, a TypeError naming the field) before anything is
+        written if ``author`` or ``message`` is not a str or None, or the clock
+        returns something else than an int (a finite float is truncated to whole
+        seconds) or None."""
+        author = author or self.author
+        message = message or ""
+        if not isinstance(author, str):
+            raise _info_error("author", author)
+        if not isinstance(message, str):
+            raise _info_error("message", message)
+        date = self._date(parents)
         tree_id = tree.write(self.objects, True)
-        return write_commit(self.objects, tree_id, parents, author or self.author,
-                            message or "", self._date(parents))
+        return write_commit(self.objects, tree_id, parents, author, message, date)
 
     def merge_commits(self, a, b, *args, **kw):
         """``merge_commits(a, b, max_depth=None)``: return the merged Tree of commits
@@ -249,46 +270,75 @@ class Branch:
         """Return the subtree at ``path``, or None."""
         return self.tree().find_tree(path)
 
-    def list(self, path=""):
-        """Return the sorted ``(step, kind)`` pairs directly under ``path``."""
-        return self.tree().list(path)
+    def list(self, path="", offset=0, length=None):
+        """Return the sorted ``(step, kind)`` pairs directly under ``path``, from the
+        ``offset``-th, at most ``length`` of them (None: all); see Tree.list."""
+        return self.tree().list(path, offset, length)
 
     # -- writing ---------------------------------------------------------------------
 
-    def _write(self, update, message, author, retries=None):
+    def _write(self, update, message, author, retries=None, parents=None):
         """Apply ``update(tree) -> tree`` to the head tree and commit, retrying when
-        the head moves. Returns the new head id (the old one if nothing changed)."""
+        the head moves. Returns the new head id (the old one if nothing changed).
+        ``parents`` (a list of commit ids, Irmin's ``~parents``): the new commit's
+        parents instead of the head; the head's test-and-set still guards the ref.
+        UnknownCommit for a parent that is not a commit, before anything is written."""
         repo = self.repo
+        if parents is not None:
+            from portable_core.resolve import parent_commits
+
+            parents = parent_commits(repo, parents)
         for _ in range((repo.retries if retries is None else retries) + 1):
             head = self.head()
             parent = None if head is None else read_commit(repo.objects, head)
             new_tree = _updated(repo.objects, parent, update)
             if parent is not None and new_tree.hash() == parent.tree:
                 return head
-            commit = repo.make_commit(new_tree, [] if parent is None else [parent], message, author)
+            if parents is None:
+                commit = repo.make_commit(new_tree, [] if parent is None else [parent], message, author)
+            else:
+                commit = repo.make_commit(new_tree, parents, message, author)
             if repo._update_head(self.name, head, commit.id):
                 return commit.id
         from portable_core.store_errors import TooManyRetries
 
         raise TooManyRetries("branch %s kept moving: gave up after %d retries" % (self.name, repo.retries))
 
-    def set(self, path, value, message=None, author=None):
-        """Store ``value`` at ``path`` in a new commit; return the head id."""
+    def set(self, path, value, message=None, author=None, parents=None):
+        """Store ``value`` at ``path`` in a new commit; return the head id (the same
+        one if ``value`` is already there). ``parents``: see below.
+
+        Errors, all raised before anything is written (the store is unchanged):
+        ValueError naming the path if it is not a valid path (or is the root);
+        CBORError (a ValueError) naming the path and the type of a value that has
+        no CBOR encoding, or whose encoding is over ``cbor.DEFAULT_MAX_SIZE``
+        bytes (what a reader accepts); InvalidInfo for an ``author``/``message``
+        that is not a str (or a clock that returns no int); UnknownCommit for a
+        parent that is not a commit; TooManyRetries if the head kept moving; a
+        StorageError of the backend (device full, ...) leaves the head as it was.
+
+        ``parents`` (a list of commit ids): the parents of the new commit instead of
+        the head (Irmin's ``set ~parents``); the value is still set on the head's
+        tree, and the head's test-and-set still guards the ref."""
         return self._write(lambda t: t.add(path, value),
-                           message or "set %s" % path_text(path), author)
+                           message or "set %s" % path_text(path), author, None, parents)
 
-    def remove(self, path, message=None, author=None):
-        """Remove ``path`` (value or subtree) in a new commit; return the head id."""
+    def remove(self, path, message=None, author=None, parents=None):
+        """Remove ``path`` (value or subtree) in a new commit; return the head id (the
+        same one when nothing is there). Errors and ``parents``: as ``set``."""
         return self._write(lambda t: t.remove(path),
-                           message or "remove %s" % path_text(path), author)
+                           message or "remove %s" % path_text(path), author, None, parents)
 
-    def set_tree(self, path, tree, message=None, author=None):
-        """Put the Tree ``tree`` at ``path`` in a new commit; return the head id."""
+    def set_tree(self, path, tree, message=None, author=None, parents=None):
+        """Put the Tree ``tree`` at ``path`` in a new commit (an empty tree removes
+        it); return the head id. TypeError if ``tree`` is not a Tree; other errors
+        and ``parents``: as ``set``."""
         return self._write(lambda t: t.add_tree(path, tree),
-                           message or "set tree %s" % path_text(path), author)
+                           message or "set tree %s" % path_text(path), author, None, parents)
 
     def test_and_set(self, path, test, set, *args, **kw):
-        """``test_and_set(path, test, set, message=None, author=None)``: if the value
+        """``test_and_set(path, test, set, message=None, author=None, parents=None)``:
+        if the value
         at ``path`` is ``test`` (MISSING: absent), store ``set`` (MISSING: remove) in
         a new commit and return the head id; otherwise raise TestFailed carrying what
         was found (see transactions.test_and_set)."""
@@ -297,19 +347,21 @@ class Branch:
         return test_and_set(self, path, test, set, *args, **kw)
 
     def transaction(self, fn, *args, **kw):
-        """``transaction(fn, strategy="set", message=None, author=None, retries=None)``:
-        run ``fn(txn)`` on a snapshot of the head tree and commit its writes (txn: a
-        transactions.Transaction); see transactions.transaction for the strategies.
-        Returns ``(fn's result, head id)``."""
+        """``transaction(fn, strategy="test_and_set", message=None, author=None,
+        retries=None, parents=None)``: run ``fn(txn)`` on a snapshot of the head tree
+        and commit its writes (txn: a transactions.Transaction). Returns ``(fn's
+        result, head id)``. See transactions.transaction for the strategies,
+        ``retries`` (re-running ``fn`` on the new head) and the errors."""
         from portable_core.transactions import transaction
 
         return transaction(self, fn, *args, **kw)
 
     def with_tree(self, path, fn, *args, **kw):
-        """``with_tree(path, fn, strategy="set", message=None, author=None,
-        retries=None)``: replace the subtree at ``path`` by ``fn(subtree or None)``
-        (None or an empty tree removes it), committing with the transaction
-        ``strategy`` (see transactions.with_tree)."""
+        """``with_tree(path, fn, strategy="test_and_set", message=None, author=None,
+        retries=None, parents=None)``: replace the subtree at ``path`` by
+        ``fn(subtree or None)`` (None or an empty tree removes it), committing with
+        the transaction ``strategy``; return the head id (see
+        transactions.with_tree)."""
         from portable_core.transactions import with_tree
 
         return with_tree(self, path, fn, *args, **kw)
@@ -317,7 +369,8 @@ class Branch:
     # -- merging ---------------------------------------------------------------------
 
     def merge(self, path, value, *args, **kw):
-        """``merge(path, value, old=MISSING, message=None, author=None)``: merge
+        """``merge(path, value, old=MISSING, message=None, author=None,
+        parents=None)``: merge
         ``value`` into the value at ``path`` with ``old`` as their common ancestor,
         using the repo's merge function for ``path``; MergeConflictError if they
         conflict (nothing changes). See merging.merge_value."""

@@ -19,6 +19,7 @@ them), three-way merges in tree_merge.py, ``observe`` in observe.py and copies
 between stores in tree_copy.py: a device that only gets and sets never loads them.
 """
 
+from portable_core.cbor import CBORError
 from portable_core.missing import MISSING
 from portable_core.node import (
     EMPTY,
@@ -196,11 +197,18 @@ class Tree:
     def add(self, path, value):
         """Return a tree with ``value`` (any CBOR value) stored at ``path`` (not the
         root). Missing directories are created; contents or a subtree already at
-        ``path`` or at a prefix of it are replaced."""
+        ``path`` or at a prefix of it are replaced. ValueError on a bad path or the
+        root; CBORError (a ValueError) naming the path and the value's type when
+        the value has no CBOR encoding or its encoding is over
+        ``cbor.DEFAULT_MAX_SIZE`` bytes (no reader would accept it)."""
         steps = parse_path(path)
         if not steps:
             raise ValueError("cannot store contents at the root path")
-        return self._update(steps, contents_entry(steps[-1], value))
+        try:
+            entry = contents_entry(steps[-1], value)
+        except CBORError as exc:
+            raise CBORError("cannot store the %s at %r: %s" % (type(value).__name__, path_str(steps), exc))
+        return self._update(steps, entry)
 
     def remove(self, path):
         """Return a tree without what is at ``path`` (contents or subtree; the root:
@@ -238,16 +246,25 @@ class Tree:
         """Return True when a subtree is at ``path`` (always True for the root)."""
         return self.kind(path) == "node"
 
-    def list(self, path=""):
+    def list(self, path="", offset=0, length=None):
         """Return the sorted list of ``(step, kind)`` of the directory at ``path``
         (kind ``"contents"`` or ``"node"``); [] when there is no directory there.
-        Loads every node of that one directory."""
+        With ``offset`` / ``length`` (Irmin's pagination): only the entries from the
+        ``offset``-th, at most ``length`` of them (None: to the end); ValueError
+        if either is not a non-negative int. Loads every node of that one
+        directory."""
         from portable_core.node_edit import all_entries
 
+        for n in (offset, length):
+            if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 0):
+                raise ValueError("list offset and length are ints >= 0, got %r" % (n,))
         t = self.find_tree(path)
         if t is None:
             return []
-        return all_entries(t._store, t._node(), 0, _step_kind)
+        out = all_entries(t._store, t._node(), 0, _step_kind)
+        if offset or length is not None:
+            out = out[offset:] if length is None else out[offset : offset + length]
+        return out
 
     def add_tree(self, path, tree):
         """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
