@@ -33,33 +33,25 @@ DEFAULT_RETRIES = 13
 _BRANCH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./"
 
 
-def _invalid(text):
-    from portable_core.store_errors import InvalidBranchName
-
-    return InvalidBranchName(text)
-
-
 def check_branch_name(name):
     """Return ``name`` if it is a valid branch name; InvalidBranchName otherwise."""
+    why = None
     if not isinstance(name, str) or not name:
-        raise _invalid("a branch name is a non-empty string")
-    for ch in name:
-        if ch not in _BRANCH_CHARS:
-            raise _invalid("branch name %r: only A-Z a-z 0-9 - _ . / are allowed" % name)
-    for part in name.split("/"):
-        if not part or part.startswith(".") or part.endswith(".lock"):
-            raise _invalid(
-                "branch name %r: empty component, or one starting with '.' or ending in '.lock'" % name
-            )
-    if ".." in name or name.endswith("."):
-        raise _invalid("branch name %r: no '..' and no trailing '.'" % name)
+        why = "a branch name is a non-empty string"
+    else:
+        for ch in name:
+            if ch not in _BRANCH_CHARS:
+                why = "branch name %r: only A-Z a-z 0-9 - _ . / are allowed" % name
+        for part in name.split("/"):
+            if not part or part.startswith(".") or part.endswith(".lock"):
+                why = "branch name %r: empty component, or one starting with '.' or ending in '.lock'" % name
+        if ".." in name or name.endswith("."):
+            why = "branch name %r: no '..' and no trailing '.'" % name
+    if why is not None:
+        from portable_core.store_errors import InvalidBranchName
+
+        raise InvalidBranchName(why)
     return name
-
-
-def _info_error(field, value):
-    from portable_core.store_errors import InvalidInfo
-
-    return InvalidInfo(field, value)
 
 
 def _default_clock():
@@ -160,10 +152,6 @@ class Repo:
     def _date(self, parents):
         now = self.clock() if self.clock is not None else None
         if now is not None:
-            if isinstance(now, float) and now - now == 0:  # finite: whole seconds
-                now = int(now)
-            if not isinstance(now, int) or isinstance(now, bool):
-                raise _info_error("date", now)
             return now
         date = 0
         for p in parents:
@@ -182,11 +170,20 @@ class Repo:
         seconds) or None."""
         author = author or self.author
         message = message or ""
-        if not isinstance(author, str):
-            raise _info_error("author", author)
-        if not isinstance(message, str):
-            raise _info_error("message", message)
         date = self._date(parents)
+        if isinstance(date, float) and date - date == 0:  # finite: whole seconds
+            date = int(date)
+        bad = None
+        if not isinstance(author, str):
+            bad = ("author", author)
+        elif not isinstance(message, str):
+            bad = ("message", message)
+        elif not isinstance(date, int) or isinstance(date, bool):
+            bad = ("date", date)
+        if bad is not None:
+            from portable_core.store_errors import InvalidInfo
+
+            raise InvalidInfo(bad[0], bad[1])
         tree_id = tree.write(self.objects, True)
         return write_commit(self.objects, tree_id, parents, author, message, date)
 
