@@ -67,8 +67,9 @@ def merge_value(self, path, value, old=MISSING, message=None, author=None, paren
 
 def merge_with_commit(self, commit, message=None, author=None, max_depth=None):
     """Merge ``commit`` into this branch: fast-forward when possible, else a merge
-    commit with both parents. MergeConflictError (nothing changes) on conflict.
-    Returns the new head id."""
+    commit with both parents. Returns the new head id. MergeConflictError (nothing
+    changes) on conflict; UnknownCommit (no ref created) if ``commit`` names no
+    commit; TooManyRetries if the head kept moving."""
     from portable_core import history
 
     repo = self.repo

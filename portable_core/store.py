@@ -113,7 +113,7 @@ class Repo:
         return self.branch(DEFAULT_BRANCH)
 
     def branches(self):
-        """Return the sorted names of the existing branches."""
+        """Return the sorted names of the existing branches (no error of its own)."""
         from portable_core.heads import branches
 
         return branches(self)
@@ -129,22 +129,25 @@ class Repo:
 
     def resolve(self, ref):
         """Return the commit id named by ``ref``: 32-byte id, a branch name, or a
-        (unique, >= 4 digits) hex prefix. StoreError if it names nothing."""
+        (unique, >= 4 digits) hex prefix. UnknownCommit (a StoreError) if it names
+        no commit of the store."""
         from portable_core.resolve import resolve
 
         return resolve(self, ref)
 
     def commit(self, ref):
-        """Return the Commit named by ``ref`` (see ``resolve``)."""
+        """Return the Commit named by ``ref``; UnknownCommit as ``resolve``, ObjectError
+        if the stored commit is malformed."""
         return read_commit(self.objects, self.resolve(ref))
 
     def tree_of(self, ref):
-        """Return the root Tree of the commit named by ``ref``."""
+        """Return the root Tree of the commit named by ``ref`` (errors: as ``commit``)."""
         return Tree.of_node(self.objects, self.commit(ref).tree)
 
     def diff(self, a, b):
         """Return the diff from commit ``a`` to commit ``b`` (either may be None: empty):
-        a list of ``(path, change, old_value, new_value)``."""
+        a list of ``(path, change, old_value, new_value)``. Errors: as ``commit``;
+        TreeError if an object of a tree is missing or malformed."""
         ta = Tree.empty() if a is None else self.tree_of(a)
         tb = Tree.empty() if b is None else self.tree_of(b)
         return ta.diff(tb)
@@ -189,7 +192,9 @@ class Repo:
 
     def merge_commits(self, a, b, *args, **kw):
         """``merge_commits(a, b, max_depth=None)``: return the merged Tree of commits
-        ``a`` and ``b``; MergeConflictError if some path conflicts."""
+        ``a`` and ``b`` (ids); MergeConflictError if some path conflicts,
+        CommitNotFound if a commit is missing, MaxDepthReached (history) past
+        ``max_depth``. Writes nothing but the merged tree's objects (none)."""
         from portable_core.merging import merge_commits
 
         return merge_commits(self, a, b, *args, **kw)
@@ -208,11 +213,12 @@ class Repo:
             self._watchers.notify(name, old, new, lambda: self.diff(old, new))
 
     def watch_all(self, callback):
-        """Call ``callback(event)`` after every head change of any branch."""
+        """Call ``callback(event)`` after every head change of any branch; return the
+        Watch (for ``unwatch``)."""
         return self.watchers.add(None, callback)
 
     def unwatch(self, watch):
-        """Stop a watch returned by a ``watch`` call."""
+        """Stop a watch returned by a ``watch`` call (one already stopped: nothing)."""
         self.watchers.remove(watch)
 
 
@@ -233,43 +239,47 @@ class Branch:
         return self.repo.refs.get("heads/" + self.name)
 
     def head_commit(self):
-        """Return the head Commit, or None."""
+        """Return the head Commit, or None; ObjectError if it is malformed."""
         head = self.head()
         return None if head is None else read_commit(self.repo.objects, head)
 
     def tree(self):
-        """Return the root Tree at the head (the empty tree for a new branch)."""
+        """Return the root Tree at the head (the empty tree for a new branch); read
+        lazily: a missing or malformed node raises TreeError when read."""
         commit = self.head_commit()
         return Tree.empty() if commit is None else Tree.of_node(self.repo.objects, commit.tree)
 
     def find(self, path, default=None):
-        """Return the value at ``path``, or ``default`` when there is none."""
+        """Return the value at ``path``, or ``default`` when there is none; ValueError
+        naming a bad path, TreeError for a missing or malformed object."""
         v = self.tree().find(path)
         return default if v is MISSING else v
 
     def get(self, path):
-        """Return the value at ``path``; KeyError when there is none."""
+        """Return the value at ``path``; KeyError when there is none (other errors: as
+        ``find``)."""
         return self.tree().get(path)
 
     def mem(self, path):
-        """Return True when a value is stored at ``path``."""
+        """Return True when a value is stored at ``path`` (errors: as ``find``)."""
         return self.tree().mem(path)
 
     def mem_tree(self, path):
-        """Return True when a subtree is at ``path``."""
+        """Return True when a subtree is at ``path`` (errors: as ``find``)."""
         return self.tree().mem_tree(path)
 
     def kind(self, path):
-        """Return "contents", "node" or None for ``path``."""
+        """Return "contents", "node" or None for ``path`` (errors: as ``find``)."""
         return self.tree().kind(path)
 
     def find_tree(self, path):
-        """Return the subtree at ``path``, or None."""
+        """Return the subtree at ``path``, or None (errors: as ``find``)."""
         return self.tree().find_tree(path)
 
     def list(self, path="", offset=0, length=None):
         """Return the sorted ``(step, kind)`` pairs directly under ``path``, from the
-        ``offset``-th, at most ``length`` of them (None: all); see Tree.list."""
+        ``offset``-th, at most ``length`` of them (None: all); ValueError for a bad
+        path, offset or length (see Tree.list)."""
         return self.tree().list(path, offset, length)
 
     # -- writing ---------------------------------------------------------------------
@@ -378,8 +388,10 @@ class Branch:
     def merge_with_commit(self, commit, *args, **kw):
         """``merge_with_commit(commit, message=None, author=None, max_depth=None)``:
         merge ``commit`` into this branch: fast-forward when possible, else a merge
-        commit with both parents. MergeConflictError (nothing changes) on conflict.
-        Returns the new head id."""
+        commit with both parents. Returns the new head id. MergeConflictError
+        (nothing changes) on conflict, UnknownCommit (no ref created) if ``commit``
+        names no commit, InvalidInfo for bad info, TooManyRetries if the head kept
+        moving."""
         from portable_core.merging import merge_with_commit
 
         return merge_with_commit(self, commit, *args, **kw)
@@ -387,7 +399,7 @@ class Branch:
     def merge_with_branch(self, other, *args, **kw):
         """``merge_with_branch(other, message=None, author=None, max_depth=None)``:
         merge the head of branch ``other`` into this branch (see merge_with_commit);
-        StoreError if ``other`` does not exist."""
+        StoreError if ``other`` does not exist, InvalidBranchName for a bad name."""
         from portable_core.merging import merge_with_branch
 
         return merge_with_branch(self, other, *args, **kw)
@@ -400,7 +412,8 @@ class Branch:
     # -- heads -----------------------------------------------------------------------
 
     def set_head(self, commit):
-        """Point the branch at ``commit`` (id, prefix or branch name), whatever it held."""
+        """Point the branch at ``commit`` (id, prefix or branch name), whatever it held;
+        return its id. UnknownCommit (nothing changes) if it names no commit."""
         from portable_core.heads import set_head
 
         return set_head(self, commit)
@@ -409,7 +422,8 @@ class Branch:
 
     def test_and_set_head(self, test, set):
         """If the head is ``test`` (None: no branch), make it ``set`` (None: delete);
-        return True when done."""
+        return True when done, False (nothing changes) when the head is not
+        ``test``. UnknownCommit if ``set`` is not a commit of the store."""
         from portable_core.heads import test_and_set_head
 
         return test_and_set_head(self, test, set)
@@ -427,7 +441,9 @@ class Branch:
         return fast_forward(self, commit, *args, **kw)
 
     def clone(self, name):
-        """Create branch ``name`` at this branch's head and return it."""
+        """Point branch ``name`` at this branch's head and return its handle; when
+        this branch has no head, ``name`` is removed (Irmin's clone).
+        InvalidBranchName for a bad name."""
         from portable_core.heads import clone
 
         return clone(self, name)
@@ -436,21 +452,23 @@ class Branch:
 
     def log(self, *args, **kw):
         """``log(depth=None, path=None)``: yield the commits of this branch's history,
-        newest first (see history.log)."""
+        newest first (see history.log for its arguments and errors)."""
         from portable_core import history
 
         return history.log(self.repo.objects, self.head(), *args, **kw)
 
     def last_modified(self, path, *args, **kw):
         """``last_modified(path, n=1)``: return the ids of the (up to ``n``) commits
-        that last changed ``path`` (see history.last_modified)."""
+        that last changed ``path`` (see history.last_modified; ValueError for a bad
+        path)."""
         from portable_core import history
 
         return history.last_modified(self.repo.objects, self.head(), path, *args, **kw)
 
     def lcas(self, other, *args, **kw):
         """``lcas(other, max_depth=None, n=None)``: return the lowest common ancestors
-        of this head and ``other`` (a commit; see history.lcas)."""
+        of this head and ``other`` (a commit: UnknownCommit if it names none; see
+        history.lcas for the other errors)."""
         from portable_core import history
 
         return history.lcas(self.repo.objects, self.head(), self.repo.resolve(other), *args, **kw)
@@ -458,11 +476,13 @@ class Branch:
     # -- watches ---------------------------------------------------------------------
 
     def watch(self, callback):
-        """Call ``callback(event)`` after each change of this branch's head."""
+        """Call ``callback(event)`` after each change of this branch's head; return the
+        Watch."""
         return self.repo.watchers.add(self.name, callback)
 
     def watch_key(self, path, callback):
-        """Call ``callback(event)`` when a head change touches ``path`` (value or subtree)."""
+        """Call ``callback(event)`` when a head change touches ``path`` (value or
+        subtree); return the Watch. ValueError for a bad path."""
         return self.repo.watchers.add(self.name, callback, path_text(path))
 
     def unwatch(self, watch):

@@ -128,7 +128,9 @@ class Tree:
 
     def find(self, path):
         """Return the value stored at ``path``, or MISSING when there is no contents
-        there (absent, or a subtree). Reads only the nodes on the path."""
+        there (absent, or a subtree). Reads only the nodes on the path. ValueError
+        naming a bad path; TreeError if an object on the path is missing or
+        malformed."""
         steps = parse_path(path)
         if not steps:
             return MISSING
@@ -138,7 +140,8 @@ class Tree:
         return entry_value(t._store, e)
 
     def get(self, path):
-        """Return the value stored at ``path``; raise KeyError(path) if there is none."""
+        """Return the value stored at ``path``; raise KeyError(path) if there is none
+        (other errors: as ``find``)."""
         value = self.find(path)
         if value is MISSING:
             raise KeyError(path)
@@ -212,7 +215,8 @@ class Tree:
 
     def remove(self, path):
         """Return a tree without what is at ``path`` (contents or subtree; the root:
-        the empty tree). Directories left empty vanish. Removing nothing is a no-op."""
+        the empty tree). Directories left empty vanish. Removing nothing is a no-op.
+        Errors: as ``find``."""
         steps = parse_path(path)
         if not steps:
             return EMPTY_TREE
@@ -220,7 +224,7 @@ class Tree:
 
     def find_tree(self, path):
         """Return the subtree at ``path`` (the tree itself for the root), or None when
-        there is no subtree there."""
+        there is no subtree there (errors: as ``find``)."""
         steps = parse_path(path)
         if not steps:
             return self
@@ -231,7 +235,7 @@ class Tree:
 
     def kind(self, path):
         """Return ``"contents"``, ``"node"`` or None for what is at ``path``; the root
-        is always a ``"node"``."""
+        is always a ``"node"`` (errors: as ``find``)."""
         steps = parse_path(path)
         if not steps:
             return "node"
@@ -239,11 +243,12 @@ class Tree:
         return None if e is None else KIND_STR[e[1]]
 
     def mem(self, path):
-        """Return True when contents are stored at ``path``."""
+        """Return True when contents are stored at ``path`` (errors: as ``find``)."""
         return self.kind(path) == "contents"
 
     def mem_tree(self, path):
-        """Return True when a subtree is at ``path`` (always True for the root)."""
+        """Return True when a subtree is at ``path`` (always True for the root;
+        errors: as ``find``)."""
         return self.kind(path) == "node"
 
     def list(self, path="", offset=0, length=None):
@@ -268,7 +273,8 @@ class Tree:
 
     def add_tree(self, path, tree):
         """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
-        Adding an empty tree removes ``path``."""
+        Adding an empty tree removes ``path``. TypeError if ``tree`` is not a Tree;
+        other errors: as ``find``."""
         if not isinstance(tree, Tree):
             raise TypeError("add_tree needs a Tree, got %r" % (tree,))
         steps = parse_path(path)
@@ -280,7 +286,8 @@ class Tree:
 
     def iter_contents(self, prefix=""):
         """Yield ``(path, value)`` for every contents at or under ``prefix``, lazily,
-        ordered by path (one directory's entry list in RAM per level)."""
+        ordered by path (one directory's entry list in RAM per level). Errors: as
+        ``find``."""
         from portable_core.tree_walk import iter_contents
 
         return iter_contents(self, prefix)
@@ -295,7 +302,8 @@ class Tree:
         """Return the list of ``(path, change, old, new)`` turning this tree into
         ``other``, one per contents path, ordered by path; ``change`` is ``"added"``
         (old is MISSING), ``"removed"`` (new is MISSING) or ``"updated"``. Subtrees
-        (and parts of split directories) with equal ids are skipped unread."""
+        (and parts of split directories) with equal ids are skipped unread. TreeError
+        if an object is missing or malformed."""
         from portable_core.tree_walk import diff
 
         return diff(self, other)
@@ -307,7 +315,10 @@ class Tree:
         are copied). Sets ``last_write_bytes`` / ``last_write_objects`` to what was
         new. With ``release``, in-memory nodes of a tree read from ``objects`` are
         dropped once written (their parents refer to them by id, read back when
-        needed): less RAM while writing a tree that is not used afterwards."""
+        needed): less RAM while writing a tree that is not used afterwards. TreeError
+        if an object referenced from another store is missing there; a backend's
+        StorageError (device full, ...) propagates, the objects already stored
+        staying unreferenced."""
         from portable_core.tree_write import write_tree
 
         stats = [0, 0]
