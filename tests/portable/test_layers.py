@@ -103,6 +103,11 @@ def test_get_set_commit_loads_no_rare_module():
 
 
 def test_each_concept_loads_on_first_call():
+    from portable_core.store import Branch
+    from portable_core.tree import Tree
+
+    classes = (Repo, Branch, Tree)
+    before = [sorted(dir(c)) for c in classes]
     saved = _without(RARE)
     try:
         main = _device_workload()
@@ -124,6 +129,8 @@ def test_each_concept_loads_on_first_call():
     assert heads == ["portable_core.heads"]
     assert txn == ["portable_core.transactions"]
     assert merging == []
+    # no class got a method on the way
+    assert [sorted(dir(c)) for c in classes] == before
 
 
 def test_importing_store_and_flash_store_heap():
