@@ -112,3 +112,17 @@ def note_fixed(fs, b, fixed):
         if msg not in notes:
             notes.append(msg)
     del fixed[:]
+
+
+def read_fixed(fs, b, off, header_ok, rec_ok):
+    """Return ``(typ, payload)`` of the record at (b, off) of store ``fs`` that
+    failed its CRC when one flipped bit explains it (corrected in RAM; the flash
+    is unchanged), else None. Records of up to FIX_MAX bytes."""
+    m = min(FIX_MAX, fs.foot - off)
+    if m < 8:
+        return None
+    buf = fs._read(b, off, m)
+    r = correct(buf, 0, m, header_ok, rec_ok)
+    if r is None:
+        return None
+    return buf[0], buf[4:4 + r[0]]

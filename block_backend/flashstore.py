@@ -18,7 +18,7 @@ from array import array
 
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
-from block_backend.layout import FMT_LEN, FORMAT_VERSION, check_geometry, header_size, parse_format_header
+from block_backend.layout import FMT_LEN, FORMAT_VERSION, header_size, parse_format_header
 from block_backend.log import Log
 from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, align, encode_record, scan_records  # noqa: F401
 from portable_core.storage import ObjectStore, RefStore, StorageError
@@ -113,7 +113,18 @@ class FlashStore(Log, Index):
         self.N = device.ioctl(4, 0)
         if prog_size is None:
             prog_size = getattr(device, "prog_size", PROG_SIZE)
-        self._set_prog(prog_size)
+        p = self.P = prog_size
+        b = self.B
+        n = self.N
+        if p < 1 or p > 256 or p & (p - 1) or b % p or b < 16 * p or b < 512 or b > 65536 or n < 6 or n > 65535:
+            from block_backend.formats import check_geometry  # outside the format's limits
+
+            check_geometry(b, n, p)
+        self.fmt = (FORMAT_VERSION, p, b, n)  # what format headers must say
+        self.H = header_size(p)
+        self.alloc_at = align(FMT_LEN, p)  # the format header is [0, alloc_at)
+        self.data_start = self.alloc_at + self.H
+        self.foot = b - self.H
         self.keep = keep
         # longest delta chain this store writes (reads accept up to index.MAX_DEPTH)
         self.max_chain = MAX_DEPTH
@@ -155,17 +166,6 @@ class FlashStore(Log, Index):
         self.live_blocks = 1
         self._reset_head(None)
 
-    def _set_prog(self, prog):
-        """Take ``prog`` as the program unit: check the geometry (GeometryError),
-        place the headers (docs/SPEC.md "Flash layout")."""
-        check_geometry(self.B, self.N, prog)
-        self.P = prog
-        self.fmt = (FORMAT_VERSION, prog, self.B, self.N)  # what format headers must say
-        self.H = header_size(prog)
-        self.alloc_at = align(FMT_LEN, prog)  # the format header is [0, alloc_at)
-        self.data_start = self.alloc_at + self.H
-        self.foot = self.B - self.H
-
     @classmethod
     def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
@@ -201,7 +201,7 @@ class FlashStore(Log, Index):
                 fmt = parse_format_header(buf)
                 if fmt is not None and fmt[1] == FORMAT_VERSION:
                     if fmt[2] != fs.P:
-                        fs._set_prog(fmt[2])
+                        fs = cls(device, keep, filter_ram, fmt[2])
                     break
         fs._mount()
         return fs

@@ -18,6 +18,24 @@ class GeometryError(StorageError):
     "Limits"); the message names the offending size. Nothing was written."""
 
 
+def check_geometry(block_size, block_count, prog):
+    """Raise GeometryError naming what is outside the format's limits
+    (docs/SPEC.md "Limits"): the program unit, block size or block count.
+    (``FlashStore`` checks the same limits inline and calls this on a failure.)"""
+    why = None
+    if prog < 1 or prog > 256 or prog & (prog - 1):  # headers are padded to whole units
+        why = "program unit %d is not a power of two from 1 to 256" % prog
+    elif block_size < 512 or block_size > 65536:  # a commit fits; record offsets are u16
+        why = "block size %d is outside the format's 512..65536 bytes" % block_size
+    elif block_size % prog or block_size < 16 * prog:
+        why = "block size %d is not a multiple of the program unit %d (at least 16 units)" % (block_size, prog)
+    elif block_count < 6 or block_count > 65535:  # a head, a compaction's copy and the
+        # reserve; block numbers are u16 (bad-block records)
+        why = "block count %d is outside the format's 6..65535 blocks" % block_count
+    if why is not None:
+        raise GeometryError(why)
+
+
 def mismatch(fmt, version, prog, block_size, block_count):
     """Return the FormatMismatch naming the first difference between a parsed
     format header ``fmt`` (``layout.parse_format_header``) and the format a store

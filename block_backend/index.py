@@ -29,7 +29,7 @@ class Index:
 
     def _read_record(self, b, off):
         """Return (typ, payload: a bytearray of exactly its length) of the valid
-        record at (b, off) (one flipped bit corrected: log.py), or None when damaged."""
+        record at (b, off) (one flipped bit corrected: crcfix), or None when damaged."""
         if off + 8 > self.B:
             return None
         hdr = self._read(b, off, 8)
@@ -39,7 +39,10 @@ class Index:
             crc = self._read(b, off + 4 + n, 4)
             if crc32(p, crc32(memoryview(hdr)[:4])) == struct.unpack("<I", crc)[0]:
                 return hdr[0], p
-        return self._read_fixed(b, off)
+        from block_backend.crcfix import read_fixed  # one flipped bit?
+        from block_backend.records import rec_ok
+
+        return read_fixed(self, b, off, header_ok, rec_ok)
 
     # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
 

@@ -1,5 +1,6 @@
 """Block layout (docs/SPEC.md "Flash layout"): the format (erase) header, the alloc
-header, the footer, the summary record of a sealed block; the format's limits.
+header, the footer, the summary record of a sealed block (the format's limits:
+``formats.check_geometry``).
 
 ``E = roundup(24, P)``: the format header ``"SPRE" u32 erase_count u16 version
 u16 prog_size u32 block_size u32 block_count u32 crc32`` at ``[0, E)``, written
@@ -29,31 +30,13 @@ def header_size(prog):
     return align(12, prog)
 
 
-def check_geometry(block_size, block_count, prog):
-    """Raise GeometryError (``block_backend.formats``) naming what is outside the
-    format's limits (docs/SPEC.md "Limits"): the program unit, block size or
-    block count."""
-    why = None
-    if prog < 1 or prog > 256 or prog & (prog - 1):  # headers are padded to whole units
-        why = "program unit %d is not a power of two from 1 to 256" % prog
-    elif block_size < 512 or block_size > 65536:  # a commit fits; record offsets are u16
-        why = "block size %d is outside the format's 512..65536 bytes" % block_size
-    elif block_size % prog or block_size < 16 * prog:
-        why = "block size %d is not a multiple of the program unit %d (at least 16 units)" % (block_size, prog)
-    elif block_count < 6 or block_count > 65535:  # a head, a compaction's copy and the
-        # reserve; block numbers are u16 (bad-block records)
-        why = "block count %d is outside the format's 6..65535 blocks" % block_count
-    if why is not None:
-        from block_backend.formats import GeometryError
-
-        raise GeometryError(why)
-
-
-def encode_header(magic, value, size):
-    """Return a header/footer unit: ``magic``, u32 ``value``, CRC, padded to ``size``."""
-    b = magic + struct.pack("<I", value)
+def encode_header(magic, value, size, fields=b""):
+    """Return a header/footer unit: ``magic``, u32 ``value``, ``fields``, the CRC
+    of all that, padded to ``size``. A format header's ``fields``:
+    ``struct.pack("<HHII", FORMAT_VERSION, prog, block_size, block_count)``."""
+    b = magic + struct.pack("<I", value) + fields
     b = b + struct.pack("<I", crc32(b))
-    return b + b"\xff" * (size - 12)
+    return b + b"\xff" * (size - len(b))
 
 
 def parse_header(buf, magic):
@@ -62,12 +45,6 @@ def parse_header(buf, magic):
     if b[:4] != magic or struct.unpack("<I", b[8:12])[0] != crc32(b[:8]):
         return None
     return struct.unpack("<I", b[4:8])[0]
-
-
-def encode_format_header(erase_count, prog, block_size, block_count, size):
-    """Return the format header of a block erased ``erase_count`` times, padded to ``size``."""
-    b = MAGIC_ERASE + struct.pack("<IHHII", erase_count, FORMAT_VERSION, prog, block_size, block_count)
-    return b + struct.pack("<I", crc32(b)) + b"\xff" * (size - FMT_LEN)
 
 
 def parse_format_header(buf):

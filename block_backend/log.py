@@ -14,15 +14,18 @@ import struct
 from array import array
 
 from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
-from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, MAGIC_FOOT, encode_format_header, encode_header,
+from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
                                   parse_format_header, parse_header,
                                   summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, REC_OVERHEAD, REC_PAYLOAD, T_BAD, T_DELTA, T_OBJ,
+from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ,
                                    T_REF, T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
                                    encode_record, header_ok, rec_ok, scan_records)
+from portable_core.compat import const
 from portable_core.storage import StorageError
 
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
+_PAYLOAD = const(4)  # a record's payload offset (records.py: type, len u16, hcrc)
+_OVERHEAD = const(8)  # a record's bytes besides its payload (header, crc32)
 S_BAD = 1  # state bits of a block: a program or erase failed there
 S_LOG = 2  # in the log (its seq is in ``oseq``)
 
@@ -44,21 +47,6 @@ class Log:
         sq = parse_header(memoryview(hdr)[self.alloc_at:], MAGIC_ALLOC)
         self._set_seq(b, sq or 0)
         return hdr, fmt, sq
-
-    def _read_fixed(self, b, off):
-        """Return (typ, payload) of the record at (b, off) that failed its CRC when
-        one flipped bit explains it (corrected in RAM; the flash is unchanged),
-        else None. Records of up to ``crcfix.FIX_MAX`` bytes."""
-        from block_backend.crcfix import FIX_MAX, correct
-
-        m = min(FIX_MAX, self.foot - off)
-        if m < REC_OVERHEAD:
-            return None
-        buf = self._read(b, off, m)
-        r = correct(buf, 0, m, header_ok, rec_ok)
-        if r is None:
-            return None
-        return buf[0], buf[REC_PAYLOAD:REC_PAYLOAD + r[0]]
 
     def _erase_count(self, b):
         """Return block ``b``'s erase count from its format header (a version 1
@@ -156,7 +144,7 @@ class Log:
         n = header_ok(buf, pos, self.foot)
         if n != 4 or buf[pos] != T_SEQ or not rec_ok(buf, pos, n):
             return None
-        return struct.unpack("<I", bytes(buf[pos + REC_PAYLOAD:pos + REC_PAYLOAD + 4]))[0]
+        return struct.unpack("<I", bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4]))[0]
 
 
     def _mount(self):
@@ -224,9 +212,9 @@ class Log:
                     note_fixed(self, b, fixed)
                 if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
                     if typ == T_OBJ:
-                        pre += hashlib.sha256(memoryview(buf)[pos + REC_PAYLOAD:pos + REC_PAYLOAD + n]).digest()[:4]
+                        pre += hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()[:4]
                     else:
-                        pre += bytes(buf[pos + REC_PAYLOAD:pos + REC_PAYLOAD + 4])  # a delta's id prefix
+                        pre += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])  # a delta's id prefix
                 if st == DAMAGED:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
                     if typ != T_OBJ and typ != T_DELTA:
@@ -236,7 +224,7 @@ class Log:
                     continue
                 if st == TORN:
                     continue
-                p = pos + REC_PAYLOAD
+                p = pos + _PAYLOAD
                 if typ != T_OBJ and typ != T_DELTA and not self._fits(b, pos, typ, buf, n):
                     continue
                 if typ == T_REF:
@@ -275,7 +263,7 @@ class Log:
         """Return True when the valid record at ``pos`` of block ``b`` (image ``buf``,
         payload ``n`` bytes, not an object) makes sense on this device; else note
         the damage (a record of a ref or snapshot makes the refs unreadable)."""
-        p = pos + REC_PAYLOAD
+        p = pos + _PAYLOAD
         why = None
         if typ == T_REF:
             ln = buf[p] if n else 0
@@ -390,17 +378,17 @@ class Log:
                     dirty = True
                     break
                 if typ == T_OBJ:
-                    oid = hashlib.sha256(memoryview(buf)[pos + REC_PAYLOAD:pos + REC_PAYLOAD + n]).digest()
+                    oid = hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()
                     self.head_prefix += oid[:4]
                     self.head_offs.append(pos)
                 elif typ == T_DELTA:
-                    self.head_prefix += bytes(buf[pos + REC_PAYLOAD:pos + REC_PAYLOAD + 4])
+                    self.head_prefix += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])
                     self.head_offs.append(pos)
-                end = align(pos + REC_OVERHEAD + n, self.P)
+                end = align(pos + _OVERHEAD + n, self.P)
             else:
                 dirty = True
                 if st == TORN and typ is not None:
-                    torn_end = pos + REC_OVERHEAD + n
+                    torn_end = pos + _OVERHEAD + n
                 if st == DAMAGED:
                     # bytes after damage: never append here
                     end = self.foot
@@ -436,7 +424,7 @@ class Log:
         self._set_seq(b, 0)
         self._filt_clear(b)
         try:
-            self._prog(b, encode_format_header(ec + 1, self.P, self.B, self.N, self.alloc_at), 0)
+            self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.alloc_at, struct.pack("<HHII", *self.fmt)), 0)
         except BadBlock as e:
             if not e.bad:  # the erase left programmed bits
                 self._mark_bad(b)

@@ -22,10 +22,9 @@ T_BAD = 7
 T_SEQ = 8
 T_MAX = 8
 
-# a record: type u8 at 0, len u16 at 1, hcrc u8 at 3, the payload at REC_PAYLOAD,
-# then its crc32; REC_OVERHEAD bytes besides the payload
-REC_PAYLOAD = 4
-REC_OVERHEAD = 8
+# A record: type u8 at 0, len u16 at 1, hcrc u8 at 3, the payload at 4
+# (``_PAYLOAD``), then its crc32: 8 bytes besides the payload (``_OVERHEAD``).
+# Modules that read records name these offsets with their own ``const`` (no heap).
 
 OK = 0
 TORN = 1
