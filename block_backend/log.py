@@ -146,7 +146,6 @@ class Log:
             return None
         return struct.unpack("<I", bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4]))[0]
 
-
     def _mount(self):
         """Read every block's headers, replay the refs in log order, find the head.
         A block whose alloc header is damaged (neither valid nor erased) but that
@@ -546,8 +545,9 @@ class Log:
                     self._alloc_head()
                 start = self.head_pos + len(buf)
                 nobj = len(self.head_offs) + len(entries) + (1 if oid is not None else 0)
-                if start + len(rec) + summary_size(nobj, self.P) <= self.foot:
-                    break
+                if start + len(rec) + summary_size(nobj, self.P) <= self.foot and \
+                        self._erased(self.head, start, align(start + len(rec), self.P)):
+                    break  # it fits, on space that still reads erased
                 if start <= self.data_start + self.H:
                     raise StorageError("record of %d bytes does not fit in a block" % len(rec))
                 self._program_head(buf, entries, True)
@@ -572,11 +572,8 @@ class Log:
         if k:
             try:
                 self._prog(self.head, buf if k == len(buf) else bytes(memoryview(buf)[:k]), self.head_pos)
-            except BadBlock as e:
-                if e.bad:
-                    self.head_sealed = True  # its earlier records stay readable
-                else:
-                    self._seal_head()  # a bit flipped in its erased space
+            except BadBlock:  # (not erased: _program_batch checked, a flip since)
+                self.head_sealed = True  # its earlier records stay readable
                 raise  # the batch is programmed again elsewhere
             self.head_pos += k
         done = 0

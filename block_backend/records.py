@@ -94,8 +94,9 @@ def scan_records(buf, start, end, prog, fixed=None):
 
     status OK: a valid record (payload at pos + 4, n bytes) -- possibly after a
     single flipped bit was corrected in ``buf`` (a bytearray), then noted in
-    ``fixed`` (see ``crcfix.fix``; a byte of one 0 bit where a record could start, the
-    rest of its unit erased, is a flip in padding: skipped and noted); TORN: the end of the log (an interrupted program:
+    ``fixed`` (see ``crcfix.fix``; a byte of at most three 0 bits where a record
+    could start is padding with flipped bits: the rest of its unit is skipped and
+    noted); TORN: the end of the log (an interrupted program:
     everything after it is erased), scanning stops; DAMAGED: bytes that are
     neither (typ None when the header is unreadable), scanning resynchronises
     after it."""
@@ -104,11 +105,11 @@ def scan_records(buf, start, end, prog, fixed=None):
         if buf[pos] == 0xFF:
             pos = align(pos + 1, prog)
             continue
-        z = buf[pos] ^ 0xFF
-        if not z & (z - 1) and all_ff(buf, pos + 1, align(pos + 1, prog)):
-            # one 0 bit: never a record's type byte (1..T_MAX), even after a flip
+        if bin(buf[pos] ^ 0xFF).count("1") <= 3:
+            # at most 3 bits 0: never a record's type byte (1..T_MAX, at most 3 bits 1),
+            # even after a flip: the rest of this unit is a batch's padding, bits flipped
             if fixed is not None:
-                fixed.append((pos, False, "flipped bit in erased padding"))
+                fixed.append((pos, False, "flipped bits in erased padding"))
             pos = align(pos + 1, prog)
             continue
         n = header_ok(buf, pos, end)
