@@ -35,9 +35,10 @@ def kept_commits(objects, heads, keep):
     all history (``keep`` None).
 
     Kept: the commits at most ``keep - 1`` parent links below each head, and the
-    lowest common ancestors of every pair of heads with every commit between them
-    and the heads (each head keeps its ancestors down to the height of its lowest
-    common ancestor with any other head), so that a walk from either head reaches
+    lowest common ancestors of every pair of heads (with, when there are several,
+    the common ancestors a recursive merge of them uses) with every commit between
+    them and the heads: each head keeps its ancestors down to the height of the
+    lowest of those with any other head, so that a walk from either head reaches
     them and merging any two heads works after the others are dropped. A function
     of the set of heads and ``keep`` only. RAM: the kept ids, O(heads * keep) plus
     the commits since the heads' common ancestors.
@@ -58,16 +59,42 @@ def kept_commits(objects, heads, keep):
                 common = history.lcas(objects, tips[i], tips[j])
             except StorageError:
                 continue  # damage: fsck reports it; keep what can be read
-            for oid in common:
-                height = _find(objects, oid).height
-                for t in (tips[i], tips[j]):
-                    if t not in floor or height < floor[t]:
-                        floor[t] = height
+            height = _lowest(objects, common, 0) if common else None
+            if height is None:
+                continue
+            for t in (tips[i], tips[j]):
+                if t not in floor or height < floor[t]:
+                    floor[t] = height
     kept = {}
     for t in tips:
         _keep_below(objects, t, keep, floor.get(t), kept)
     order = sorted([(-height, oid) for oid, height in kept.items()])
     return [oid for _, oid in order]
+
+
+def _lowest(objects, ids, depth):
+    """Return the lowest height among the commits ``ids`` and, when there are
+    several, the common ancestors a recursive merge of them reads (as the store's
+    merge: ``ids[0]`` with each other one, nested at most 8 deep)."""
+    from portable_core import history
+    from portable_core.storage import StorageError
+
+    low = None
+    for oid in ids:
+        c = _find(objects, oid)
+        if c is not None and (low is None or c.height < low):
+            low = c.height
+    if depth <= 8:
+        for other in ids[1:]:
+            try:
+                inner = history.lcas(objects, ids[0], other)
+            except StorageError:
+                continue
+            if inner:
+                h = _lowest(objects, inner, depth + 1)
+                if h is not None and (low is None or h < low):
+                    low = h
+    return low
 
 
 def _keep_below(objects, head, keep, floor, kept):

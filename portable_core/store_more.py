@@ -366,11 +366,12 @@ class BranchMethods:
 
         return history.log(self.repo.objects, self.head(), depth, path)
 
-    def last_modified(self, path, n=1):
-        """Return the ids of the (up to ``n``) commits that last changed ``path``."""
+    def last_modified(self, path, n=1, depth=None):
+        """Return the ids of the (up to ``n``) commits that last changed ``path``,
+        searching at most ``depth`` parent links below the head (history.last_modified)."""
         from portable_core import history
 
-        return history.last_modified(self.repo.objects, self.head(), path, n)
+        return history.last_modified(self.repo.objects, self.head(), path, n, depth)
 
     def lcas(self, other, max_depth=None, n=None):
         """Return the lowest common ancestors of this head and ``other`` (a commit)."""
