@@ -91,7 +91,7 @@ def _compact_once(fs):
         if fs._orphans is not None:
             _copy_orphans(fs, fs._orphans, start)
         live = len(fs._log_span(start)) + 1
-        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
+        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, struct.pack("<I", start)))]
         for name in names:
             nb = name.encode()
             recs.append((None, encode_record(T_REF, bytes((len(nb),)) + nb + fs._refs[name])))
@@ -113,7 +113,8 @@ def _compact_once(fs):
         try:
             fs._erase(b)
         except BadBlock:
-            pass  # stays in the log, below the snapshot: stale but harmless
+            fs._set_seq(b, 0)  # out of the log: stale (its seq is below the snapshot's)
+            fs._filt_clear(b)
     fs.live_blocks = fs.nlog
     fs._cache.clear()
     fs.compactions += 1
