@@ -2,7 +2,10 @@
 write a ref snapshot, then erase the old blocks oldest first.
 
 Functions of a ``FlashStore`` (``fs``), imported on the first compaction:
-``FlashStore.compact`` calls ``compact(fs)``.
+``FlashStore.compact`` calls ``compact(fs)``. What to copy is decided by the
+store's ``retention`` (``portable_core.retention`` or an object with the same two
+functions): ``kept_commits`` names the commits to keep, ``links`` what an object
+refers to. This module knows no object format.
 """
 
 import hashlib
@@ -14,18 +17,26 @@ from block_backend.index import PENDING_MAX
 from block_backend.log import S_BAD
 from block_backend.records import (OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
                                    encode_record, scan_records)
-from portable_core.objects import TAG_COMMIT, TAG_CONTENTS
-from portable_core.snapshot import references
 from portable_core.storage import StorageError
 
 REV_MAX = 32
 
 
+def retention_of(fs):
+    """Return the store's retention; StorageError when it was opened without one."""
+    if fs.retention is None:
+        raise StorageError("this FlashStore was opened without a retention: compaction and "
+                           "fsck need one (FlashStore.open(device, retention=portable_core.retention))")
+    return fs.retention
+
+
 def compact(fs):
-    """Copy what the refs reach (history per ``keep``) and the pending objects'
-    references into fresh blocks, then erase the old blocks oldest first. A block
-    failing during the copy is marked bad, the new blocks are dropped and the
-    copy starts again (DeviceFull when the good blocks do not suffice)."""
+    """Copy the commits ``fs.retention.kept_commits`` names (every commit the refs
+    reach when ``keep`` is None) with what they need, and the pending objects with
+    what they refer to, into fresh blocks, then erase the old blocks oldest first.
+    A block failing during the copy is marked bad, the new blocks are dropped and
+    the copy starts again (DeviceFull when the good blocks do not suffice)."""
+    retention_of(fs)
     while True:
         try:
             return _compact_once(fs)
@@ -53,6 +64,8 @@ def _drop_new_region(fs):
 
 def _compact_once(fs):
     """One compaction attempt (see ``compact``)."""
+    names = sorted(fs._refs)
+    kept = fs.retention.kept_commits(fs.objects, [fs._refs[n] for n in names], fs.keep)
     if not fs.head_sealed:
         fs._seal_head()
     start = fs.next_seq
@@ -64,16 +77,21 @@ def _compact_once(fs):
     fs._cbytes = 0
     fs._rev = {}
     try:
-        for name in sorted(fs._refs):
-            _copy(fs, fs._refs[name], fs.keep)
+        every = kept is None  # keep=None: all history
+        for name in names:  # (a head that cannot be read counts as lost)
+            _copy(fs, fs._refs[name], every)
+        for cid in kept or ():
+            _copy(fs, cid, False)
         for oid, raw, _, _ in fs._pending:
-            for c in references(raw):
-                _copy(fs, c, fs.keep)
+            needed, parents = fs.retention.links(raw)
+            for c in needed:
+                _copy(fs, c, every)
+            for c in parents:  # a new commit's parents: the heads it extends
+                _copy(fs, c, every, True)
         if fs._orphans is not None:
             _copy_orphans(fs, fs._orphans, start)
         live = len(fs._log_span(start)) + 1
-        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
-        names = sorted(fs._refs)
+        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, struct.pack("<I", start)))]
         for name in names:
             nb = name.encode()
             recs.append((None, encode_record(T_REF, bytes((len(nb),)) + nb + fs._refs[name])))
@@ -95,7 +113,8 @@ def _compact_once(fs):
         try:
             fs._erase(b)
         except BadBlock:
-            pass  # stays in the log, below the snapshot: stale but harmless
+            fs._set_seq(b, 0)  # out of the log: stale (its seq is below the snapshot's)
+            fs._filt_clear(b)
     fs.live_blocks = fs.nlog
     fs._cache.clear()
     fs.compactions += 1
@@ -156,7 +175,7 @@ def _note_base(fs, oid):
     older version) may be stored as a delta against ``oid``'s new copy."""
     base = fs._mat_base
     fs._mat_base = None
-    if base is None or base[0] == TAG_CONTENTS:
+    if base is None:
         return
     if len(fs._rev) >= REV_MAX:
         fs._rev.clear()
@@ -171,11 +190,14 @@ def _copied(fs, oid, start):
     return fs._find(oid, start)[0] is not None
 
 
-def _copy(fs, root, depth):
-    """Copy ``root``'s closure post-order (commits: parents up to ``depth``)."""
-    stack = [(root, depth, None)]
+def _copy(fs, root, history, parent=False):
+    """Copy ``root`` and what it needs (``retention.links``), post-order; with
+    ``history``, every parent commit too (keep=None). A missing parent commit
+    (``parent``: ``root`` is one) is the edge of a shallow history, not a loss."""
+    links = fs.retention.links
+    stack = [(root, None, parent)]
     while stack:
-        oid, d, raw = stack.pop()
+        oid, raw, is_parent = stack.pop()
         if raw is not None:
             _emit(fs, oid, raw)
             continue
@@ -187,24 +209,17 @@ def _copy(fs, root, depth):
         except StorageError:
             raw = None
         if raw is None:
-            fs.compaction_lost += 1
+            if not is_parent:
+                fs.compaction_lost += 1
             continue
         _note_base(fs, oid)
-        tag = raw[0]
-        if tag == TAG_CONTENTS:
-            _emit(fs, oid, raw)
-            continue
-        refs = references(raw)
-        if tag == TAG_COMMIT:
-            if d is None or d > 1:
-                for p in refs[1:]:
-                    stack.append((p, None if d is None else d - 1, None))
-            stack.append((oid, d, raw))
-            stack.append((refs[0], None, None))
-        else:
-            stack.append((oid, d, raw))
-            for c in refs:
-                stack.append((c, None, None))
+        needed, parents = links(raw)
+        if history:
+            for p in parents:
+                stack.append((p, None, True))
+        stack.append((oid, raw, False))
+        for c in needed:
+            stack.append((c, None, False))
 
 
 def _copy_orphans(fs, first, start):
@@ -224,4 +239,4 @@ def _copy_orphans(fs, first, start):
                     found.append(oid)
         buf = None
         for oid in found:
-            _copy(fs, oid, fs.keep)
+            _copy(fs, oid, fs.keep is None)

@@ -102,13 +102,19 @@ class FlashStore(Log, Index):
     MicroPython's native flash objects have no such attribute) at format, the
     image's own at open. The geometry must be within the format's limits
     (``formats.GeometryError``); an image opens only on the geometry it was
-    formatted for (``formats.FormatMismatch``). Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
-    ``damage`` (list of strings found at mount), ``corrected`` (records read after
-    correcting a flipped bit in an erased-looking tail), ``compactions``.
+    formatted for (``formats.FormatMismatch``). ``retention``: what compaction
+    and fsck keep and follow (``portable_core.retention``, or an object with its
+    ``links`` and ``kept_commits``; the block layer knows no object format);
+    without one, ``compact`` and ``fsck`` raise StorageError, and so does a write
+    that needs a compaction. Attributes: ``objects`` (ObjectStore), ``refs``
+    (RefStore), ``damage`` (list of strings found at mount), ``corrected``
+    (records read after correcting a flipped bit in an erased-looking tail, or
+    bits flipped in padding), ``compactions``.
     """
 
-    def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         self.dev = device
+        self.retention = retention
         self.B = device.ioctl(5, 0)
         self.N = device.ioctl(4, 0)
         if prog_size is None:
@@ -167,9 +173,9 @@ class FlashStore(Log, Index):
         self._reset_head(None)
 
     @classmethod
-    def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
-        fs = cls(device, keep, filter_ram, prog_size)
+        fs = cls(device, keep, filter_ram, prog_size, retention)
         # A block without a readable erase count (a new chip) is taken to be as
         # worn as the most worn known block: 0 on a new chip, so every block
         # starts equal (erasing one by one must not make later ones look older).
@@ -188,12 +194,12 @@ class FlashStore(Log, Index):
         return fs
 
     @classmethod
-    def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         """Mount the log on ``device``: find the last complete commit. The image must
         be of this format version and of the device's geometry
-        (``formats.FormatMismatch`` names the difference); without a program unit from the caller or the
-        device, the image's is used."""
-        fs = cls(device, keep, filter_ram, prog_size)
+        (``formats.FormatMismatch`` names the difference); without a program
+        unit from the caller or the device, the image's is used."""
+        fs = cls(device, keep, filter_ram, prog_size, retention)
         if prog_size is None and getattr(device, "prog_size", None) is None:
             buf = bytearray(FMT_LEN)
             for b in range(fs.N):  # the first valid version 2 format header's unit
@@ -201,7 +207,7 @@ class FlashStore(Log, Index):
                 fmt = parse_format_header(buf)
                 if fmt is not None and fmt[1] == FORMAT_VERSION:
                     if fmt[2] != fs.P:
-                        fs = cls(device, keep, filter_ram, fmt[2])
+                        fs = cls(device, keep, filter_ram, fmt[2], retention)
                     break
         fs._mount()
         return fs

@@ -191,6 +191,8 @@ class Log:
         order = self._log_order()
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
+        snap_from = 0  # first seq of the region the snapshot being read ends
+        stale_below = 0  # blocks below the last complete snapshot's region: stale
         buf = bytearray(self.B)
         for b in order:
             self.dev.readblocks(b, buf, 0)
@@ -240,6 +242,7 @@ class Log:
                     self.state[buf[p] | (buf[p + 1] << 8)] |= S_BAD
                 elif typ == T_SNAP_BEGIN:
                     names = []
+                    snap_from = struct.unpack("<I", bytes(buf[p:p + 4]))[0] if n == 4 else 0
                 elif typ == T_SNAP_END:
                     count, live, keep = struct.unpack("<HHH", bytes(buf[p:p + 6]))
                     if names is not None and len(names) == count:
@@ -251,11 +254,18 @@ class Log:
                         self.live_blocks = live
                         if self._keep_arg is None:
                             self.keep = keep or None
+                        stale_below = snap_from
                     names = None
             if need:
                 self._filt_add(b, pre)
             pre = None
         order = None
+        # a compaction cut while erasing the old log: what it did not erase is
+        # stale (free, erased before reuse), not history to walk into
+        while self.nlog > 1 and self.oseq[0] < stale_below:
+            b = self.order[0]
+            self._set_seq(b, 0)
+            self._filt_clear(b)
         self._mount_head(self.order[self.nlog - 1], buf)
 
     def _fits(self, b, pos, typ, buf, n):
@@ -282,7 +292,7 @@ class Log:
             if n != 6:
                 why = "snapshot end of %d bytes" % n
         elif typ == T_SNAP_BEGIN:
-            if n:
+            if n and n != 4:
                 why = "snapshot begin of %d bytes" % n
         elif typ == T_SEQ:
             if n != 4:

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.storage import StorageError
 from portable_core.store import Repo
 
@@ -61,7 +62,7 @@ class Recording:
 def build():
     """Return (image, objects {id: raw}, ref values {name: set of ids})."""
     dev = RamFlash(BS, BC, PS)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     objects = {}
     refs = {}
     repo = Repo(Recording(fs.objects, objects), fs.refs, author="t", clock=None)
@@ -129,7 +130,7 @@ NON_ERASED = [a for b in USED_BLOCKS for a in range(b * BS, (b + 1) * BS) if IMA
 
 
 def test_pristine_store_is_sound():
-    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE))
+    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE), retention=retention)
     assert fs.fsck()["clean"]
     for oid, raw in OBJECTS.items():
         assert fs.objects.get(oid) == raw
@@ -155,7 +156,7 @@ def test_bit_flips_never_give_wrong_answers(flip_list):
     image = dev.snapshot()
     changed = [a for a in {a for a, _ in flip_list} if image[a] != IMAGE[a]]
     try:
-        fs = FlashStore.open(dev)
+        fs = FlashStore.open(dev, retention=retention)
     except StorageError:
         return
     for oid, raw in OBJECTS.items():
@@ -188,14 +189,14 @@ def flip_then_repair(addr, bit, what):
     same heads."""
     dev = RamFlash(BS, BC, PS, strict=False, image=IMAGE)  # flips are physical: programs AND
     flip_bit(dev, addr // BS, addr % BS, bit)
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     for oid, raw in OBJECTS.items():
         assert fs.objects.get(oid) == raw
     rep = fs.fsck()
     assert not rep["clean"] and any(what in d for d in rep["damaged"]), rep
     heads = {name: fs.refs.get(name) for name in fs.refs.list()}
     fs.fsck(repair=True)
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     assert fs2.fsck()["clean"]
     assert {name: fs2.refs.get(name) for name in fs2.refs.list()} == heads
 
@@ -233,7 +234,7 @@ def newest_ref_record(image):
 
 def test_every_single_flip_in_the_newest_ref_record_keeps_the_latest_commit():
     b, pos, end = newest_ref_record(IMAGE)
-    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE))
+    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE), retention=retention)
     heads = {name: fs.refs.get(name) for name in fs.refs.list()}
     tails = 0
     unit = (end - 1) // PS * PS
@@ -241,7 +242,7 @@ def test_every_single_flip_in_the_newest_ref_record_keeps_the_latest_commit():
         for bit in range(8) if off < pos + 4 or off >= unit else (off % 8,):
             dev = RamFlash(BS, BC, PS, strict=False, image=IMAGE)
             flip_bit(dev, b, off, bit)
-            fs = FlashStore.open(dev)
+            fs = FlashStore.open(dev, retention=retention)
             assert {name: fs.refs.get(name) for name in fs.refs.list()} == heads, (off, bit)
             rep = fs.fsck()
             note = "block %d offset %d: flipped bit corrected" % (b, pos)
@@ -256,7 +257,7 @@ def test_a_flip_that_makes_the_last_unit_look_erased_is_not_a_torn_write():
     from block_backend.records import T_REF, encode_record
 
     b, pos, end = newest_ref_record(IMAGE)
-    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE))
+    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE), retention=retention)
     head = fs.refs.get("heads/main")
     start = (end + PS - 1) // PS * PS  # append one more ref record, as the next commit would
     for i in range(5000):  # a record ending one byte into a unit, a CRC top byte of one 0 bit
@@ -272,7 +273,7 @@ def test_a_flip_that_makes_the_last_unit_look_erased_is_not_a_torn_write():
     unit = start + len(rec) - 1
     flip_bit(dev, b, unit, [i for i in range(8) if not rec[-1] >> i & 1][0])  # now 0xFF
     assert dev.read_raw(b * BS + unit, PS) == b"\xff" * PS
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     assert fs.refs.get(nm.decode()) == head, "the record was taken for a torn write"
     rep = fs.fsck()
     assert ["block %d offset %d: flipped bit corrected" % (b, start)] == rep["corrected"], rep
@@ -286,12 +287,12 @@ def test_flips_in_erased_space_are_never_programmed(flip_list):
         if IMAGE[addr] == 0xFF and addr % BS >= E + H and addr not in RECORD_BYTES \
                 and addr not in SUMMARY_BYTES and addr not in FOOTER_BYTES:  # erased space
             flip_bit(dev, addr // BS, addr % BS, bit)
-    fs = FlashStore.open(dev, keep=3)
+    fs = FlashStore.open(dev, keep=3, retention=retention)
     repo = Repo(fs.objects, fs.refs, author="t", clock=None)
     main = repo.main()
     for i in range(40):  # the head fills, blocks are allocated, the log is compacted
         main.set("cfg/k%02d" % (i % 24), "after %d" % i)
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     main2 = Repo(fs2.objects, fs2.refs, author="t", clock=None).main()
     assert main2.head() == main.head()
     assert main2.get("cfg/k15") == "after 39"

@@ -40,8 +40,14 @@ class SpecReader:
         self.objects = {}  # id -> (block, offset) of a full object record
         self.deltas = []  # (block, offset, prefix) of delta records
         self.seq_block = {seq: b for seq, b in self.log}
+        self.stale_below = 0
         for seq, b in self.log:
             self._replay(b)
+        # blocks below the newest complete snapshot's first_seq are stale: not read
+        stale = {b for seq, b in self.log if seq < self.stale_below}
+        self.objects = {k: v for k, v in self.objects.items() if v[0] not in stale}
+        self.deltas = [d for d in self.deltas if d[0] not in stale]
+        self.seq_block = {seq: b for seq, b in self.seq_block.items() if b not in stale}
 
     def _format_header(self, off):
         h = self.img[off:off + 24]
@@ -115,6 +121,7 @@ class SpecReader:
 
     def _replay(self, b):
         names = None
+        first_seq = 0
         for pos, typ, p in self.records(b):
             if typ == 1:
                 self.objects.setdefault(hashlib.sha256(p).digest(), (b, pos))
@@ -132,10 +139,12 @@ class SpecReader:
                     names.append(name)
             elif typ == 3:
                 names = []
+                first_seq = struct.unpack("<I", p)[0] if len(p) == 4 else 0
             elif typ == 4:
                 count = struct.unpack("<HHH", p)[0]
                 if names is not None and len(names) == count:
                     self.refs = {k: v for k, v in self.refs.items() if k in names}
+                    self.stale_below = first_seq
                 names = None
 
     def record_at(self, b, off):
@@ -180,10 +189,11 @@ class SpecReader:
 def store_image(block_size, block_count, prog, keep, commits, compact=False):
     from block_backend.devices import RamFlash
     from block_backend.flashstore import FlashStore
+    from portable_core import retention
     from portable_core.store import Repo
 
     dev = RamFlash(block_size, block_count, prog)
-    fs = FlashStore.format(dev, keep=keep)
+    fs = FlashStore.format(dev, keep=keep, retention=retention)
     repo = Repo(fs.objects, fs.refs, author="t", clock=None)
     main = repo.main()
     main.transaction(lambda t: [t.set("cfg/k%02d" % i, "v%d" % i) for i in range(40)], message="fill")

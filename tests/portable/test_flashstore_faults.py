@@ -10,6 +10,7 @@ import struct
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from block_backend.records import (OK, T_BAD, T_REF, T_SNAP_END, T_SUM, encode_record,
                                    scan_records)
 from portable_core.storage import StorageError
@@ -28,7 +29,7 @@ def build(n=12, dev=None):
         dev = RamFlash(BS, BC, PS)
     dev.fill_erased()
     gc.collect()
-    fs = FlashStore.format(dev, keep=2)
+    fs = FlashStore.format(dev, keep=2, retention=retention)
     main = repo_on(fs).main()
     want = {}
     for i in range(n):
@@ -56,7 +57,7 @@ def test_flip_in_the_heads_erased_space_is_never_programmed():
         want["new"] = delta
         head = main.set("new", delta)
         reads_back(fs, want, head)
-        fs2 = FlashStore.open(dev)
+        fs2 = FlashStore.open(dev, retention=retention)
         reads_back(fs2, want, head)
         rep = fs2.fsck()
         assert rep["clean"], (delta, rep)
@@ -74,7 +75,7 @@ def test_flips_in_erased_free_blocks_are_never_programmed():
         head = main.set("k%d" % (i % 5), i)
     assert fs.compactions > 0
     reads_back(fs, want, head)
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     reads_back(fs2, want, head)
     assert fs2.fsck()["clean"]
 
@@ -99,7 +100,7 @@ def test_flip_in_the_newest_ref_record_is_corrected_and_reported():
     spots += [(pos, 2), (pos + 1, 0), (pos + 3, 7), (pos + 9, 4)]  # type, len, hcrc, name
     for off, bit in spots:
         flip_bit(dev, b, off, bit)
-        fs = FlashStore.open(dev)
+        fs = FlashStore.open(dev, retention=retention)
         reads_back(fs, want, head)  # never the commit before
         rep = fs.fsck()
         assert [d for d in rep["damaged"] + rep["corrected"] if "offset %d: flipped bit corrected" % pos in d], \
@@ -108,9 +109,9 @@ def test_flip_in_the_newest_ref_record_is_corrected_and_reported():
         fs = None
         gc.collect()
     flip_bit(dev, b, pos + 9, 4)  # a flip in programmed bytes: repair rewrites the record
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     fs.fsck(repair=True)
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     reads_back(fs, want, head)
     assert fs.fsck()["clean"]
 
@@ -141,7 +142,7 @@ def test_records_that_do_not_fit_the_device_are_reported():
     for what, recs, refs_hurt in cases:
         dev, fs, want, head = build(6, dev)
         append(dev, fs, recs)
-        fs = FlashStore.open(dev)  # never IndexError, struct.error, UnicodeError
+        fs = FlashStore.open(dev, retention=retention)  # never IndexError, struct.error, UnicodeError
         rep = fs.fsck()
         assert not rep["clean"] and [d for d in rep["damaged"] if what in d], (what, rep)
         if refs_hurt:
@@ -161,7 +162,7 @@ def test_footers_and_summaries_that_do_not_fit_the_block_are_reported():
     for off in (70000, 5, BS):
         dev, fs, want, head = build(6, dev)
         dev.writeblocks(fs.head, footer(off), fs.foot)
-        fs = FlashStore.open(dev)
+        fs = FlashStore.open(dev, retention=retention)
         reads_back(fs, want, head)
         rep = fs.fsck()
         assert [d for d in rep["damaged"] if "footer damaged" in d], (off, rep)
@@ -173,7 +174,7 @@ def test_footers_and_summaries_that_do_not_fit_the_block_are_reported():
     at = fs.head_pos
     append(dev, fs, [summary])
     dev.writeblocks(fs.head, footer(at), fs.foot)
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     for key in want:  # right, or a clean StorageError
         try:
             assert repo_on(fs).main().get(key) == want[key]
@@ -192,7 +193,7 @@ def test_a_length_past_the_block_is_not_a_record():
 
     rec[3] = crc32(bytes(rec[:3])) & 0xFF
     append(dev, fs, [bytes(rec)])
-    fs = FlashStore.open(dev)  # bytes that are no record: damage, reported
+    fs = FlashStore.open(dev, retention=retention)  # bytes that are no record: damage, reported
     rep = fs.fsck()
     assert not rep["clean"] and [d for d in rep["damaged"] if "damaged record" in d], rep
     assert fs.objects.get(head) is not None  # what was written still reads

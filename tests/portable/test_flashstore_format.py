@@ -10,6 +10,7 @@ from block_backend.devices import RamFlash
 from block_backend.errors import NotFormatted
 from block_backend.formats import FormatMismatch, GeometryError
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from block_backend.records import crc32
 from portable_core.storage import StorageError
 from portable_support import raises, read_block, repo_on
@@ -22,7 +23,7 @@ PS = 16
 def store():
     """Return (device, main's head, erase counts) of a store with a few commits."""
     dev = RamFlash(BS, BC, PS)
-    fs = FlashStore.format(dev, keep=2)
+    fs = FlashStore.format(dev, keep=2, retention=retention)
     main = repo_on(fs).main()
     for i in range(30):
         main.set("k%d" % (i % 7), "value %d" % i)
@@ -128,32 +129,32 @@ def test_every_block_states_the_format():
 
 def test_open_refuses_another_block_size():
     dev, head, counts = store()
-    e = raises(FormatMismatch, FlashStore.open, View(dev, 2 * BS, BC // 2))
+    e = raises(FormatMismatch, FlashStore.open, View(dev, 2 * BS, BC // 2), retention=retention)
     assert "image has 1024-byte blocks, device says 2048" in str(e), e
-    e = raises(FormatMismatch, FlashStore.open, View(dev, BS // 2, 2 * BC))
+    e = raises(FormatMismatch, FlashStore.open, View(dev, BS // 2, 2 * BC), retention=retention)
     assert "1024-byte blocks, device says 512" in str(e), e
     assert isinstance(e, StorageError)
-    fs = FlashStore.open(dev)  # the image itself is untouched
+    fs = FlashStore.open(dev, retention=retention)  # the image itself is untouched
     assert repo_on(fs).main().head() == head and fs.fsck()["clean"]
 
 
 def test_open_refuses_an_image_cut_short_or_grown():
     dev, head, counts = store()
     for n in (BC - 1, BC - 4, BC // 2 + 1, BC + 4):
-        e = raises(FormatMismatch, FlashStore.open, View(dev, BS, n))
+        e = raises(FormatMismatch, FlashStore.open, View(dev, BS, n), retention=retention)
         assert "image has 16 blocks, device says %d" % n in str(e), e
 
 
 def test_open_refuses_another_prog_unit_and_learns_it_from_the_image():
     dev = RamFlash(BS, BC, 8)
-    fs = FlashStore.format(Plain(dev), prog_size=8)
+    fs = FlashStore.format(Plain(dev), prog_size=8, retention=retention)
     head = repo_on(fs).main().set("a", 1)
-    fs = FlashStore.open(Plain(dev))  # no prog_size from the device or the caller
+    fs = FlashStore.open(Plain(dev), retention=retention)  # no prog_size from the device or the caller
     assert fs.P == 8 and repo_on(fs).main().head() == head
     assert repo_on(fs).main().set("b", 2) is not None
-    e = raises(FormatMismatch, FlashStore.open, Plain(dev), prog_size=16)
+    e = raises(FormatMismatch, FlashStore.open, Plain(dev), prog_size=16, retention=retention)
     assert "image has a 8-byte program unit, device says 16" in str(e), e
-    e = raises(FormatMismatch, FlashStore.open, View(dev, BS, BC, 16))
+    e = raises(FormatMismatch, FlashStore.open, View(dev, BS, BC, 16), retention=retention)
     assert "program unit" in str(e), e
 
 
@@ -162,14 +163,14 @@ def test_open_refuses_a_version_1_image():
     for b in range(BC):  # version 1: "SPRE" u32 erase_count u32 crc32, padded
         h = b"SPRE" + struct.pack("<I", counts[b])
         dev.write_raw(b * BS, h + struct.pack("<I", crc32(h)) + b"\xff" * 12)
-    e = raises(FormatMismatch, FlashStore.open, dev)
+    e = raises(FormatMismatch, FlashStore.open, dev, retention=retention)
     assert "image has format version 1, this reader reads version 2" in str(e), e
-    fs = FlashStore.format(dev)  # formatting keeps the wear of version 1 headers
+    fs = FlashStore.format(dev, retention=retention)  # formatting keeps the wear of version 1 headers
     assert fs.erase_counts() == [c + 1 for c in counts]
 
 
 def test_open_of_an_erased_device_is_not_formatted():
-    raises(NotFormatted, FlashStore.open, RamFlash(BS, BC, PS))
+    raises(NotFormatted, FlashStore.open, RamFlash(BS, BC, PS), retention=retention)
 
 
 def test_geometry_outside_the_limits_is_refused_at_format_and_open():
@@ -194,11 +195,11 @@ def test_limits_of_the_format_work():
     # the smallest blocks, the fewest blocks, the largest unit, a unit of one byte
     for size, count, prog in ((512, 6, 16), (4096, 6, 256), (1024, 8, 1)):
         dev = RamFlash(size, count, prog)
-        fs = FlashStore.format(dev, keep=1)
+        fs = FlashStore.format(dev, keep=1, retention=retention)
         main = repo_on(fs).main()
         for i in range(12):
             main.set("k%d" % (i % 3), i)
-        fs = FlashStore.open(dev)
+        fs = FlashStore.open(dev, retention=retention)
         assert repo_on(fs).main().get("k2") == 11 and fs.fsck()["clean"], (size, count, prog)
         dev = fs = main = None
         gc.collect()
