@@ -12,8 +12,8 @@ from block_backend import delta
 from block_backend.errors import BadBlock, DeviceFull, NoSpace
 from block_backend.index import PENDING_MAX
 from block_backend.log import S_BAD
-from block_backend.records import (OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
-                                   encode_record, scan_records)
+from block_backend.records import (OK, T_BAD, T_DELTA, T_MANIFEST, T_OBJ, T_REF, T_SNAP_BEGIN,
+                                   T_SNAP_END, encode_record, scan_records)
 from portable_core.objects import TAG_COMMIT, TAG_CONTENTS
 from portable_core.snapshot import references
 from portable_core.storage import StorageError
@@ -21,14 +21,23 @@ from portable_core.storage import StorageError
 REV_MAX = 32
 
 
-def compact(fs):
+def compact(fs, keep=-1, through=False):
     """Copy what the refs reach (history per ``keep``) and the pending objects'
     references into fresh blocks, then erase the old blocks oldest first. A block
     failing during the copy is marked bad, the new blocks are dropped and the
-    copy starts again (DeviceFull when the good blocks do not suffice)."""
+    copy starts again (DeviceFull when the good blocks do not suffice).
+
+    ``keep``: the history copied this time (-1: ``fs.keep``; the snapshot records
+    ``fs.keep`` either way). ``through``: the refs already hold an update that
+    did not fit (log.py ``_make_room``): this compaction is its commit point; it
+    copies only what the refs reach (pending objects they reach included) and
+    drops the rest of the pending and flushed-but-uncommitted objects."""
+    if keep == -1:
+        keep = fs.keep
+    fs._through = through
     while True:
         try:
-            return _compact_once(fs)
+            return _compact_once(fs, keep)
         except BadBlock:
             _drop_new_region(fs)
             if fs.free_blocks() < 2:
@@ -51,7 +60,7 @@ def _drop_new_region(fs):
     fs._cache.clear()
 
 
-def _compact_once(fs):
+def _compact_once(fs, keep):
     """One compaction attempt (see ``compact``)."""
     if not fs.head_sealed:
         fs._seal_head()
@@ -65,12 +74,13 @@ def _compact_once(fs):
     fs._rev = {}
     try:
         for name in sorted(fs._refs):
-            _copy(fs, fs._refs[name], fs.keep)
-        for oid, raw, _, _ in fs._pending:
-            for c in references(raw):
-                _copy(fs, c, fs.keep)
-        if fs._orphans is not None:
-            _copy_orphans(fs, fs._orphans, start)
+            _copy(fs, fs._refs[name], keep)
+        if not fs._through:
+            for oid, raw, _, _ in fs._pending:
+                for c in references(raw):
+                    _copy(fs, c, keep)
+            if fs._orphans is not None:
+                _copy_orphans(fs, fs._orphans, start, keep)
         live = len(fs._log_span(start)) + 1
         recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
         names = sorted(fs._refs)
@@ -88,6 +98,10 @@ def _compact_once(fs):
     fs._compacting = False
     fs._orphans = None
     fs._rev = None
+    if fs._through:  # the refs' new values are durable: what they reach is copied
+        fs._pending = []
+        fs._pending_bytes = 0
+        fs._absent = None
     fs.dev.ioctl(3, 0)
     old = fs._log_span(0, start)
     fs._bad_new = []
@@ -106,6 +120,12 @@ def _emit(fs, oid, raw):
     """Queue ``oid`` for the new region: as a delta against the newer version
     already copied that was stored as an edit of it (a reverse delta, depth
     bounded by max_chain), else full; program the queue when it exceeds a batch."""
+    if chunks_needed(fs, len(raw)):
+        _flush_cbuf(fs)
+        from block_backend import chunks
+
+        fs._program_batch(chunks.records(fs, oid, len(raw), [raw]))
+        return
     rec = None
     newer = fs._rev.get(oid)
     if newer is not None:
@@ -164,11 +184,34 @@ def _note_base(fs, oid):
 
 
 def _copied(fs, oid, start):
-    """Return True when ``oid`` is already in the new region (or queued)."""
+    """Return True when ``oid`` is already in the new region (or queued; or
+    pending, unless this compaction commits the refs: then it is copied)."""
     for o, r in fs._cbuf:
         if o == oid:
             return True
-    return fs._find(oid, start)[0] is not None
+    found = fs._find(oid, start)
+    return found[0] is not None and (found[1] is not None or not fs._through)
+
+
+def chunks_needed(fs, size):
+    """Return True when an object of ``size`` bytes is stored in chunks."""
+    if size <= fs.foot - fs.data_start - 256:
+        return False
+    from block_backend import chunks
+
+    return chunks.needs_chunks(fs, size)
+
+
+def _copy_chunked(fs, ch):
+    """Copy chunked contents ``ch`` (a ``chunks.Chunked``) record by record: its
+    chunks then a new manifest, never the whole object in RAM."""
+    from block_backend import chunks
+
+    _flush_cbuf(fs)
+    try:
+        fs._program_batch(chunks.copied_records(fs, ch))
+    except chunks.ChunkLost:
+        fs.compaction_lost += 1
 
 
 def _copy(fs, root, depth):
@@ -189,6 +232,17 @@ def _copy(fs, root, depth):
         if raw is None:
             fs.compaction_lost += 1
             continue
+        if hasattr(raw, "at"):  # a chunked object (block_backend.chunks.Chunked)
+            if raw.tag == TAG_CONTENTS:
+                _copy_chunked(fs, raw)
+                continue
+            from block_backend import chunks
+
+            got = chunks.read_split(fs, raw, 0)
+            if got is None:
+                fs.compaction_lost += 1
+                continue
+            raw = got[1]
         _note_base(fs, oid)
         tag = raw[0]
         if tag == TAG_CONTENTS:
@@ -207,7 +261,7 @@ def _copy(fs, root, depth):
                 stack.append((c, None, None))
 
 
-def _copy_orphans(fs, first, start):
+def _copy_orphans(fs, first, start, keep):
     """Copy the objects flushed since ``first`` (seq, offset) that no ref records
     yet (only those: the rest of their blocks is reached from the refs)."""
     first_seq, first_off = first
@@ -218,10 +272,10 @@ def _copy_orphans(fs, first, start):
         for pos, typ, n, st in scan_records(buf, fs.data_start, fs._region_end(b, buf), fs.P):
             if pos < skip:
                 continue
-            if st == OK and (typ == T_OBJ or typ == T_DELTA):
+            if st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                 oid = fs._record_id(b, pos, buf, typ, n)
                 if oid is not None:
                     found.append(oid)
         buf = None
         for oid in found:
-            _copy(fs, oid, fs.keep)
+            _copy(fs, oid, keep)

@@ -37,9 +37,19 @@ class FlashObjects(ObjectStore):
         """Store ``raw``; return its id (``base``, ``base_raw``: see ObjectStore.add)."""
         return self.fs.add_object(raw, base, base_raw)
 
+    def add_pieces(self, pieces):
+        """Store the object made of ``pieces`` and return its id (see
+        ObjectStore.add_pieces: one bigger than a record goes in chunks)."""
+        return self.fs.add_pieces(pieces)
+
     def get(self, oid):
         """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged)."""
         return self.fs.get_object(oid)
+
+    def get_split(self, oid, skip):
+        """Return ``(first skip bytes, the rest as one bytearray)`` of ``oid``, or
+        None (see ObjectStore.get_split: a chunked object is read in place)."""
+        return self.fs.get_split(oid, skip)
 
     def mem(self, oid):
         """Return True when ``oid`` is stored."""
@@ -128,6 +138,8 @@ class FlashStore(Log, Index):
         self.compactions = 0
         self.compaction_lost = 0  # objects a compaction could not read (fsck repair)
         self._compacting = False
+        self._through = False  # this compaction commits a ref update (compaction.py)
+        self._placed = None  # (block, offset) of the record a batch placed last (chunks.py)
         self._pending = []  # (oid, raw, base id or None, base raw or None)
         self._pending_bytes = 0
         self._cache = []  # (id, block << 16 | offset of its verified record), index.py

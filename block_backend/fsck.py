@@ -11,9 +11,9 @@ import hashlib
 from block_backend.errors import BadBlock
 from block_backend.log import S_BAD
 from block_backend.layout import MAGIC_ALLOC, MAGIC_ERASE, parse_header, parse_summary
-from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
-                                   scan_records)
-from portable_core.objects import TAG_COMMIT
+from block_backend.records import (OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, TORN, all_ff, header_ok,
+                                   rec_ok, scan_records)
+from portable_core.objects import TAG_COMMIT, TAG_NODE
 from portable_core.snapshot import references
 from portable_core.storage import StorageError
 
@@ -39,7 +39,7 @@ def fsck(fs, repair=False):
         for pos, typ, n, st in scan_records(buf, fs.data_start, end, fs.P):
             if st == OK:
                 rep["records"] += 1
-                if typ == T_OBJ or typ == T_DELTA:
+                if typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST:
                     rep["objects"] += 1
                     if typ == T_OBJ:
                         prefixes += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
@@ -145,17 +145,23 @@ def _check_reach(fs, root, rep):
         except StorageError:
             raw = None
         if raw is None:
-            if dist == 2 and fs.keep is not None:
+            if dist == 2:  # a parent left out by retention (or a full device's compaction)
                 rep["pruned"] += 1
                 continue
             rep["missing"] += 1
             problem = "missing %s" % binascii.hexlify(oid).decode()
             continue
+        if hasattr(raw, "at"):  # chunked (block_backend.chunks.Chunked): verified
+            if raw.tag != TAG_COMMIT and raw.tag != TAG_NODE:
+                continue
+            from block_backend import chunks
+
+            raw = chunks.read_split(fs, raw, 0)[1]
         refs = references(raw)
         if raw[0] == TAG_COMMIT:
             if d is None or d > 1:
                 for p in refs[1:]:
-                    stack.append((p, None if d is None else d - 1, 2 if fs.keep is not None else 0))
+                    stack.append((p, None if d is None else d - 1, 2))
             stack.append((refs[0], None, 0))
         else:
             for c in refs:

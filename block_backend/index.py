@@ -12,8 +12,8 @@ import struct
 
 from block_backend import delta
 from block_backend.layout import MAGIC_FOOT, parse_header
-from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, crc32, encode_record,
-                                   header_ok, scan_records)
+from block_backend.records import (DAMAGED, OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, crc32,
+                                   encode_record, header_ok, scan_records)
 from portable_core.storage import StorageError
 
 SCAN = 128  # bytes of a summary read at a time
@@ -22,6 +22,7 @@ FILTER_K = 3
 FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
 PENDING_MAX = 512  # bytes of new objects kept in RAM before they are programmed
 MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_chain)
+ROOM_BLOCKS = 2  # log.ROOM: free blocks kept beyond a copy of the log
 
 
 class Index:
@@ -121,6 +122,15 @@ class Index:
             typ, p = r
             if typ == T_OBJ:
                 break
+            if typ == T_MANIFEST and not chain:  # a chunked object: verified, not built
+                from block_backend import chunks
+
+                ch = chunks.open_manifest(self, b, off, p)
+                if ch is None:
+                    state[0] = True
+                    return None
+                self._mat_info = (self.max_chain, b, off)  # never a delta base
+                return ch, self.max_chain, b, off
             if typ != T_DELTA or len(chain) >= MAX_DEPTH or len(p) < 13:
                 state[0] = True
                 return None
@@ -158,6 +168,8 @@ class Index:
         if m is None:
             return None
         raw = m[0]
+        if hasattr(raw, "at"):  # chunked (block_backend.chunks.Chunked): verified
+            return raw if raw.oid == oid else None
         if hashlib.sha256(raw).digest() != oid:
             return None
         return raw
@@ -293,12 +305,12 @@ class Index:
                 if hashlib.sha256(raw).digest() == oid:
                     self._mat_info = (0, b, pos)
                     return raw, pos
-            elif st == OK and typ == T_DELTA:
+            elif st == OK and (typ == T_DELTA or typ == T_MANIFEST):
                 if bytes(buf[pos + 4:pos + 8]) == pre:
                     raw = self._try(b, pos, oid, state)
                     if raw is not None:
                         return raw, pos
-            elif st == DAMAGED and (typ is None or typ == T_OBJ or typ == T_DELTA):
+            elif st == DAMAGED and (typ is None or typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                 state[0] = True
         return None
 
@@ -306,8 +318,32 @@ class Index:
         """Return the raw bytes of ``oid``, None when absent; StorageError when damaged."""
         oid = bytes(oid)
         raw, b, _ = self._find(oid)
+        if raw is not None and hasattr(raw, "at"):  # chunked: built from its chunks
+            got = self.get_split(oid, 0)
+            return None if got is None else got[1]
         if raw is not None:
             return raw if type(raw) is bytes else bytes(raw)
+        if b or self.lost:
+            raise StorageError("object %s is damaged on flash" % binascii.hexlify(oid).decode())
+        return None
+
+    def get_split(self, oid, skip):
+        """Return ``(first, rest)``: the first ``skip`` raw bytes of ``oid`` (bytes)
+        and the others in one new bytearray (a chunked object is read straight
+        into it, see ``block_backend.chunks``); None when absent, StorageError
+        when damaged."""
+        oid = bytes(oid)
+        raw, b, _ = self._find(oid)
+        if raw is not None and hasattr(raw, "at"):
+            from block_backend import chunks
+
+            got = chunks.read_split(self, raw, skip)
+            raw = None
+            if got is not None:
+                return got
+            b = True
+        if raw is not None:
+            return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
         if b or self.lost:
             raise StorageError("object %s is damaged on flash" % binascii.hexlify(oid).decode())
         return None
@@ -326,6 +362,8 @@ class Index:
         object ``raw`` was edited from (then a delta may be stored); ``base_raw``:
         its bytes, when the caller holds them (then they are not read again). The
         batch is flushed when large."""
+        if len(raw) > self.foot - self.data_start - 256 and self._chunked(len(raw)):
+            return self.add_pieces((raw,))
         raw = bytes(raw)
         oid = hashlib.sha256(raw).digest()
         if self._absent == oid:  # just searched: only the pending batch may hold it
@@ -339,7 +377,58 @@ class Index:
             self._pending.append((oid, raw, base, base_raw))
             self._pending_bytes += len(raw) + 8
             if self._pending_bytes > PENDING_MAX:
-                self._flush_objects()
+                try:
+                    self._flush_objects()
+                except Exception:  # a failed add leaves nothing of it pending
+                    if self._pending and self._pending[-1][0] == oid:
+                        self._pending.pop()
+                        self._pending_bytes -= len(raw) + 8
+                    raise
+        return oid
+
+    def _chunked(self, size):
+        """Return True when an object of ``size`` bytes is stored in chunks."""
+        from block_backend import chunks
+
+        return chunks.needs_chunks(self, size)
+
+    def add_pieces(self, pieces):
+        """Store the object whose raw bytes are the concatenation of ``pieces``
+        (bytes-like) and return its id. One too big for a record is written at
+        once as chunk records and a manifest (an uncommitted batch, with the
+        pending objects), streamed from the pieces: nothing the object's size is
+        allocated. DeviceFull (nothing written) when the device cannot hold it."""
+        from block_backend import chunks
+
+        h = hashlib.sha256()
+        size = 0
+        for p in pieces:
+            h.update(p)
+            size += len(p)
+        oid = h.digest()
+        h = None
+        if not chunks.needs_chunks(self, size):
+            return self.add_object(b"".join(pieces))
+        if self._absent != oid and self._find(oid)[0] is not None:
+            self._absent = None
+            return oid
+        self._absent = None
+        blocks = chunks.count(self, size)
+        total = size + 8 * blocks + chunks.HEAD + 8 + chunks.ENTRY * blocks
+        need = self._need(total)
+        if size > chunks.max_size(self) or 2 * need + ROOM_BLOCKS + 2 > self.N - len(self.bad_blocks()):
+            from block_backend.errors import DeviceFull
+
+            raise DeviceFull("object of %d bytes does not fit this device: %d blocks of %d bytes "
+                             "(an object needs at most half of the good blocks, and at most %d chunks "
+                             "of %d bytes)" % (size, self.N, self.B, chunks.max_chunks(self),
+                                               chunks.chunk_size(self)))
+        if self._orphans is None:
+            if self.head_sealed:
+                self._orphans = (self.next_seq, 0)
+            else:
+                self._orphans = (self.next_seq - 1, self.head_pos)
+        self._write([], lambda: chunks.records(self, oid, size, pieces), total)
         return oid
 
     def _object_record(self, oid, raw, base, base_raw=None):
@@ -401,7 +490,7 @@ class Index:
             found = self._find(base)
         except StorageError:
             return None
-        if found[1] is None or found[0] is None:
+        if found[1] is None or found[0] is None or hasattr(found[0], "at"):
             return None
         braw, bb, boff = found
         found = None
@@ -433,7 +522,7 @@ class Index:
         for b in self._log_order():
             buf = self._read(b, 0, self.B)
             for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
-                if st == OK and (typ == T_OBJ or typ == T_DELTA):
+                if st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                     oid = self._record_id(b, pos, buf, typ, n)
                     if oid is None:
                         continue
@@ -446,6 +535,8 @@ class Index:
         None when a delta cannot be rebuilt."""
         if typ == T_OBJ:
             return hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
+        if typ == T_MANIFEST:  # its id is stored (checked when the object is read)
+            return bytes(buf[pos + 4:pos + 36]) if n >= 36 else None
         m = self._materialize(b, pos, [False])
         if m is None:
             return None

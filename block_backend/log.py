@@ -16,14 +16,15 @@ from array import array
 from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
 from block_backend.layout import (MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
                                   parse_header, summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SEQ, T_SNAP_BEGIN,
-                                   T_SNAP_END, T_SUM, TORN, align, all_ff, encode_record, header_ok,
-                                   rec_ok, scan_records)
+from block_backend.records import (DAMAGED, OK, T_BAD, T_CHUNK, T_DELTA, T_MANIFEST, T_OBJ, T_REF,
+                                   T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
+                                   encode_record, header_ok, rec_ok, scan_records)
 from portable_core.storage import StorageError
 
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
 S_BAD = 1  # state bits of a block: a program or erase failed there
 S_LOG = 2  # in the log (its seq is in ``oseq``)
+ROOM = 2  # free blocks kept beyond a copy of the whole log (docs/DESIGN.md "A full device")
 
 
 class Log:
@@ -165,16 +166,17 @@ class Log:
                     pre = bytearray()
                     need = True
             for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
-                if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
+                if need and st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                     if typ == T_OBJ:
                         pre += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
                     else:
                         pre += bytes(buf[pos + 4:pos + 8])
                 if st == DAMAGED:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
-                    if typ != T_OBJ and typ != T_DELTA:
+                    obj = typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST or typ == T_CHUNK
+                    if not obj:
                         self.refs_damaged = True
-                    if typ is None or typ == T_OBJ or typ == T_DELTA:
+                    if typ is None or obj:
                         self.lost = True
                     continue
                 if st == TORN:
@@ -220,8 +222,10 @@ class Log:
         for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
             if st != OK:
                 continue
-            if typ == T_OBJ or typ == T_DELTA:
+            if typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST:
                 objs += 1
+            elif typ == T_CHUNK:
+                pass
             elif typ != T_SUM and typ != T_SEQ:
                 refs += 1
         self.damage.append("block %d: alloc header damaged, seq unknown: %d object records "
@@ -289,7 +293,7 @@ class Log:
                     oid = hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
                     self.head_prefix += oid[:4]
                     self.head_offs.append(pos)
-                elif typ == T_DELTA:
+                elif typ == T_DELTA or typ == T_MANIFEST:
                     self.head_prefix += bytes(buf[pos + 4:pos + 8])
                     self.head_offs.append(pos)
                 end = align(pos + 8 + n, self.P)
@@ -446,6 +450,7 @@ class Log:
                 self._seal_head()
             if oid is not None:
                 entries.append((oid, start, start + len(rec)))
+            self._placed = (self.head, start)  # where the record goes (chunks.records)
             buf += rec
             rec = None
             if len(buf) >= STAGE:
@@ -487,7 +492,7 @@ class Log:
         if len(nb) > 255:
             raise StorageError("ref name too long")
         rec = encode_record(T_REF, bytes((len(nb),)) + nb + (oid or b""))
-        self._write([(None, rec)])
+        self._write([(None, rec)], ref=(name, oid))
         if oid is None:
             self._refs.pop(name, None)
         else:
@@ -499,30 +504,80 @@ class Log:
         self._flush_objects()
         self.dev.ioctl(3, 0)
 
-    def _batch(self, tail):
+    def _batch(self, tail, extra):
         """Yield the records of a batch: bad-block notes, the pending objects (each
-        record built when it is programmed), then ``tail``."""
+        record built when it is programmed), ``extra()``'s records, then ``tail``."""
         for b in self._bad_new:
             yield None, encode_record(T_BAD, struct.pack("<H", b))
         for oid, raw, base, base_raw in self._pending:
             yield oid, self._object_record(oid, raw, base, base_raw)
+        if extra is not None:
+            for r in extra():
+                yield r
         for r in tail:
             yield r
 
-    def _write(self, tail):
-        """Program the pending objects and the records ``tail`` as one batch; compact
-        first when free blocks run low (DeviceFull when that does not help)."""
-        total = sum(len(p[1]) + 8 for p in self._pending)
+    def _need(self, total):
+        """Return the blocks a batch of ``total`` bytes of records may take (with
+        slack for a partly filled head and summaries)."""
+        return total // (self.foot - self.data_start - summary_size(8, self.P)) + 2
+
+    def _room_ok(self, need):
+        """Return True when, after a batch of ``need`` blocks, a compaction could
+        still copy the whole log (plus ``ROOM`` blocks) into the free blocks."""
+        return self.free_blocks() - need >= self.nlog + need + ROOM
+
+    def _make_room(self, need, ref):
+        """Free blocks for a batch of ``need`` blocks (docs/DESIGN.md "A full
+        device"): compact with ``keep``, then keeping only each ref's newest
+        commit; a ref update (``ref``: ``(name, id or None)``) that still does not
+        fit is done by that compaction itself (its snapshot holds the new ref:
+        what a delete or branch removal frees is not copied). Return True when the
+        write is done; raise DeviceFull when nothing helps (nothing changed)."""
+        from block_backend.compaction import compact
+
+        compact(self)
+        if self._room_ok(need):
+            return False
+        if self.keep != 1:
+            compact(self, 1)
+            if self._room_ok(need):
+                return False
+        if ref is not None:
+            name, oid = ref
+            old = self._refs.get(name)
+            if oid is None:
+                self._refs.pop(name, None)
+            else:
+                self._refs[name] = oid
+            try:
+                compact(self, 1, True)
+                return True
+            except DeviceFull:
+                if old is None:
+                    self._refs.pop(name, None)
+                else:
+                    self._refs[name] = old
+                raise
+        raise DeviceFull("device full: %d free blocks, a batch of up to %d blocks needs %d "
+                         "more besides a copy of the %d blocks of the log"
+                         % (self.free_blocks(), need, need + ROOM, self.nlog))
+
+    def _write(self, tail, extra=None, extra_bytes=0, ref=None):
+        """Program the pending objects, ``extra()``'s records (``extra_bytes`` in
+        all) and the records ``tail`` as one batch; compact first when free blocks
+        run low (``_make_room``: DeviceFull when that does not help, and then
+        nothing was programmed). ``ref``: the ``(name, id)`` ``tail`` sets."""
+        total = sum(len(p[1]) + 8 for p in self._pending) + extra_bytes
         total += sum(len(r) for o, r in tail)
-        usable = self.foot - self.data_start - summary_size(8, self.P)
-        need = total // usable + 2
-        if not self._compacting and self.free_blocks() - need < self._reserve():
-            self.compact()
-            if self.free_blocks() - need < self.live_blocks + 2:
-                raise DeviceFull("device full: %d free blocks" % self.free_blocks())
+        need = self._need(total)
+        if not self._compacting and (self.free_blocks() - need < self._reserve()
+                                     or not self._room_ok(need)):
+            if self._make_room(need, ref):
+                return
         while True:
             try:
-                self._program_batch(self._batch(tail))
+                self._program_batch(self._batch(tail, extra))
                 break
             except BadBlock:
                 if self.free_blocks() < 2:

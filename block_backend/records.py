@@ -16,7 +16,9 @@ T_SUM = 5
 T_DELTA = 6
 T_BAD = 7
 T_SEQ = 8
-T_MAX = 8
+T_CHUNK = 9  # a piece of a chunked object's raw bytes (chunks.py)
+T_MANIFEST = 10  # a chunked object: its id, size and its chunks' addresses (chunks.py)
+T_MAX = 10
 
 OK = 0
 TORN = 1

@@ -41,6 +41,31 @@ class ObjectStore:
         """
         raise NotImplementedError
 
+    def add_pieces(self, pieces):
+        """Store the object whose raw bytes are the concatenation of ``pieces`` (a
+        list of bytes-like objects) and return its id, as ``add`` would.
+
+        The core hands a large value this way (its CBOR head, then the value
+        itself) so that no joined copy is built; a backend that stores large
+        objects in pieces (the flash store's chunks) streams them. This default
+        joins them and calls ``add``."""
+        return self.add(b"".join(pieces))
+
+    def get_split(self, oid, skip):
+        """Return ``(first, rest)``: the first ``skip`` raw bytes of object ``oid``
+        as ``bytes`` and all the others in one new ``bytearray``; None when absent;
+        verified like ``get``.
+
+        The core reads a contents object with ``skip`` = 1 and, for a large byte
+        string, keeps ``rest`` (its CBOR head cut off in place) as the value: a
+        backend that stores large objects in pieces (the flash store's chunks)
+        fills ``rest`` straight from them, so RAM holds the value once. This
+        default copies from ``get``."""
+        raw = self.get(oid)
+        if raw is None:
+            return None
+        return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
+
     def mem(self, oid):
         """Return True when object ``oid`` is stored."""
         raise NotImplementedError

@@ -30,6 +30,7 @@ from portable_core.node import (
     delete,
     encode_node,
     entry_at,
+    entry_id,
     insert,
     load,
     lookup,
@@ -275,6 +276,8 @@ def _subtree(store, entry):
 def _value(store, entry):
     if isinstance(entry[2], bytearray):  # held in RAM: a fresh copy of the value
         return decode_object(entry[2])[1]
+    if isinstance(entry[2], list):  # a large byte string held in RAM (node.large_pieces)
+        return entry[2][1]
     return read_contents(store, entry[2])
 
 
@@ -372,6 +375,12 @@ def _write_node(node, src, objects, stats, release=False):
             if isinstance(ref, bytearray):  # contents held in RAM
                 oid = _sha(ref)
                 _put(objects, ref, oid, stats)
+            elif isinstance(ref, list):  # a large byte string, in pieces (node.large_pieces)
+                oid = entry_id(items[k])
+                if not objects.mem(oid):
+                    objects.add_pieces(ref)
+                    stats[0] += len(ref[0]) + len(ref[1])
+                    stats[1] += 1
             elif isinstance(ref, bytes):
                 oid = ref
                 if src is not objects:
