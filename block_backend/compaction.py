@@ -68,6 +68,7 @@ def _compact_once(fs, keep):
     fs._cache.clear()
     fs._compacting = True
     fs._start_seq = start
+    mark = None
     fs.compaction_lost = 0
     fs._cbuf = []
     fs._cbytes = 0
@@ -77,9 +78,17 @@ def _compact_once(fs, keep):
             _copy(fs, fs._refs[name], keep)
         if not fs._through:
             for oid, raw, _, _ in fs._pending:
+                if type(raw) is list:  # held pieces of a chunked object
+                    if raw[0][0] == TAG_CONTENTS:
+                        continue
+                    raw = b"".join(raw)
                 for c in references(raw):
                     _copy(fs, c, keep)
             if fs._orphans is not None:
+                # their copies are still uncommitted: the next compaction (a
+                # full device may run two in a row) copies them from here again
+                _flush_cbuf(fs)
+                mark = (fs.next_seq, 0) if fs.head_sealed else (fs.next_seq - 1, fs.head_pos)
                 _copy_orphans(fs, fs._orphans, start, keep)
         live = len(fs._log_span(start)) + 1
         recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
@@ -96,7 +105,7 @@ def _compact_once(fs, keep):
         _drop_new_region(fs)
         raise DeviceFull("device full: live data does not fit in the free blocks")
     fs._compacting = False
-    fs._orphans = None
+    fs._orphans = mark
     fs._rev = None
     if fs._through:  # the refs' new values are durable: what they reach is copied
         fs._pending = []
@@ -232,6 +241,14 @@ def _copy(fs, root, depth):
         if raw is None:
             fs.compaction_lost += 1
             continue
+        if type(raw) is list:  # held pieces of a chunked object (index.add_pieces)
+            if raw[0][0] == TAG_CONTENTS:
+                _flush_cbuf(fs)
+                from block_backend import chunks
+
+                fs._program_batch(chunks.records(fs, oid, sum(len(p) for p in raw), raw))
+                continue
+            raw = b"".join(raw)
         if hasattr(raw, "at"):  # a chunked object (block_backend.chunks.Chunked)
             if raw.tag == TAG_CONTENTS:
                 _copy_chunked(fs, raw)

@@ -142,6 +142,7 @@ class FlashStore(Log, Index):
         self._placed = None  # (block, offset) of the record a batch placed last (chunks.py)
         self._pending = []  # (oid, raw, base id or None, base raw or None)
         self._pending_bytes = 0
+        self._hold = False  # True: a flush found no room; objects wait for the ref update
         self._cache = []  # (id, block << 16 | offset of its verified record), index.py
         self._mat_base = None
         self._scan_buf = None  # index.SCAN bytes, made on the first summary read

@@ -11,6 +11,7 @@ import hashlib
 import struct
 
 from block_backend import delta
+from block_backend.errors import DeviceFull
 from block_backend.layout import MAGIC_FOOT, parse_header
 from block_backend.records import (DAMAGED, OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, crc32,
                                    encode_record, header_ok, scan_records)
@@ -22,6 +23,7 @@ FILTER_K = 3
 FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
 PENDING_MAX = 512  # bytes of new objects kept in RAM before they are programmed
 MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_chain)
+HOLD_MAX = 0x20000  # most bytes of pending objects held when no batch fits (then DeviceFull)
 ROOM_BLOCKS = 2  # log.ROOM: free blocks kept beyond a copy of the log
 
 
@@ -321,6 +323,8 @@ class Index:
         if raw is not None and hasattr(raw, "at"):  # chunked: built from its chunks
             got = self.get_split(oid, 0)
             return None if got is None else got[1]
+        if type(raw) is list:  # held pieces (add_pieces)
+            return b"".join(raw)
         if raw is not None:
             return raw if type(raw) is bytes else bytes(raw)
         if b or self.lost:
@@ -342,6 +346,8 @@ class Index:
             if got is not None:
                 return got
             b = True
+        if type(raw) is list:  # held pieces (add_pieces)
+            raw = b"".join(raw)
         if raw is not None:
             return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
         if b or self.lost:
@@ -376,9 +382,14 @@ class Index:
                 base = bytes(base)
             self._pending.append((oid, raw, base, base_raw))
             self._pending_bytes += len(raw) + 8
-            if self._pending_bytes > PENDING_MAX:
+            if self._pending_bytes > PENDING_MAX and not self._hold:
                 try:
                     self._flush_objects()
+                except DeviceFull:
+                    # no room for an uncommitted batch: the objects stay in RAM
+                    # until the ref update, which may commit through a compaction
+                    # (log.py _make_room); no flush is tried again before it
+                    self._hold = True
                 except Exception:  # a failed add leaves nothing of it pending
                     if self._pending and self._pending[-1][0] == oid:
                         self._pending.pop()
@@ -417,8 +428,6 @@ class Index:
         total = size + 8 * blocks + chunks.HEAD + 8 + chunks.ENTRY * blocks
         need = self._need(total)
         if size > chunks.max_size(self) or 2 * need + ROOM_BLOCKS + 2 > self.N - len(self.bad_blocks()):
-            from block_backend.errors import DeviceFull
-
             raise DeviceFull("object of %d bytes does not fit this device: %d blocks of %d bytes "
                              "(an object needs at most half of the good blocks, and at most %d chunks "
                              "of %d bytes)" % (size, self.N, self.B, chunks.max_chunks(self),
@@ -428,7 +437,17 @@ class Index:
                 self._orphans = (self.next_seq, 0)
             else:
                 self._orphans = (self.next_seq - 1, self.head_pos)
-        self._write([], lambda: chunks.records(self, oid, size, pieces), total)
+        pieces = list(pieces)
+        try:
+            self._write([], lambda: chunks.records(self, oid, size, pieces), total)
+        except DeviceFull:
+            if self._pending_bytes + size > HOLD_MAX:
+                raise
+            # no room now: held in RAM (the pieces, not a copy) until the ref
+            # update, which may commit through a compaction (log.py _make_room)
+            self._pending.append((oid, pieces, None, size))
+            self._pending_bytes += size
+            self._hold = True
         return oid
 
     def _object_record(self, oid, raw, base, base_raw=None):

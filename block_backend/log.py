@@ -510,6 +510,12 @@ class Log:
         for b in self._bad_new:
             yield None, encode_record(T_BAD, struct.pack("<H", b))
         for oid, raw, base, base_raw in self._pending:
+            if type(raw) is list:  # held pieces of a chunked object (index.add_pieces)
+                from block_backend import chunks
+
+                for r in chunks.records(self, oid, base_raw, raw):
+                    yield r
+                continue
             yield oid, self._object_record(oid, raw, base, base_raw)
         if extra is not None:
             for r in extra():
@@ -536,11 +542,13 @@ class Log:
         write is done; raise DeviceFull when nothing helps (nothing changed)."""
         from block_backend.compaction import compact
 
-        compact(self)
-        if self._room_ok(need):
-            return False
-        if self.keep != 1:
-            compact(self, 1)
+        for keep in (-1, 1):  # -1: self.keep
+            if keep == 1 and self.keep == 1:
+                break
+            try:
+                compact(self, keep)
+            except DeviceFull:  # the copy did not fit (nothing changed): try less history
+                continue
             if self._room_ok(need):
                 return False
         if ref is not None:
@@ -552,23 +560,35 @@ class Log:
                 self._refs[name] = oid
             try:
                 compact(self, 1, True)
+                self._hold = False
                 return True
             except DeviceFull:
                 if old is None:
                     self._refs.pop(name, None)
                 else:
                     self._refs[name] = old
+                self._drop_uncommitted()
                 raise
         raise DeviceFull("device full: %d free blocks, a batch of up to %d blocks needs %d "
                          "more besides a copy of the %d blocks of the log"
                          % (self.free_blocks(), need, need + ROOM, self.nlog))
+
+    def _drop_uncommitted(self):
+        """Forget the objects of a write that failed for lack of room (pending in
+        RAM, or flushed but not yet reached by a ref): the store is as before it,
+        and the next batch does not carry them."""
+        self._pending = []
+        self._pending_bytes = 0
+        self._hold = False
+        self._orphans = None
+        self._absent = None
 
     def _write(self, tail, extra=None, extra_bytes=0, ref=None):
         """Program the pending objects, ``extra()``'s records (``extra_bytes`` in
         all) and the records ``tail`` as one batch; compact first when free blocks
         run low (``_make_room``: DeviceFull when that does not help, and then
         nothing was programmed). ``ref``: the ``(name, id)`` ``tail`` sets."""
-        total = sum(len(p[1]) + 8 for p in self._pending) + extra_bytes
+        total = self._pending_bytes + extra_bytes
         total += sum(len(r) for o, r in tail)
         need = self._need(total)
         if not self._compacting and (self.free_blocks() - need < self._reserve()
@@ -589,3 +609,4 @@ class Log:
         self._pending = []
         self._pending_bytes = 0
         self._absent = None
+        self._hold = False
