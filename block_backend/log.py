@@ -342,7 +342,14 @@ class Log:
         (a silently failing block) marks ``b`` bad and raises BadBlock."""
         try:
             self.dev.writeblocks(b, buf, off)
-            ok = self._read(b, off, len(buf)) == buf
+            ok = True
+            mv = memoryview(buf)
+            for i in range(0, len(buf), STAGE):  # read back a piece at a time
+                m = min(STAGE, len(buf) - i)
+                if self._read(b, off + i, m) != mv[i:i + m]:
+                    ok = False
+                    break
+            mv = None
         except OSError:
             ok = False
         if not ok:
@@ -451,6 +458,17 @@ class Log:
             if oid is not None:
                 entries.append((oid, start, start + len(rec)))
             self._placed = (self.head, start)  # where the record goes (chunks.records)
+            if len(rec) >= STAGE and len(rec) > 2 * self.P:
+                # a large record (a chunk) is programmed from itself, not copied
+                mv = memoryview(rec)
+                fill = (self.P - len(buf) % self.P) % self.P
+                buf += mv[:fill]
+                self._program_head(buf, entries, False)
+                k = (len(rec) - fill) // self.P * self.P
+                self._program_head(mv[fill:fill + k], entries, False)
+                buf = bytearray(mv[fill + k:])
+                mv = rec = None
+                continue
             buf += rec
             rec = None
             if len(buf) >= STAGE:
