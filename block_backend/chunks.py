@@ -24,6 +24,7 @@ from block_backend.records import T_CHUNK, T_MANIFEST, align, crc32, encode_reco
 HEAD = 38  # manifest payload before its entries: id 32, u32 size, u16 count
 ENTRY = 6  # a manifest entry: u32 seq, u16 offset of one chunk record
 READ = 256  # bytes read at a time when verifying without a destination buffer
+CHUNK_MAX = 1024  # most object bytes in one chunk record: the RAM a write needs beyond the value
 
 
 class Chunked:
@@ -41,10 +42,11 @@ class Chunked:
 
 
 def chunk_size(fs):
-    """Return the object bytes one chunk record carries on ``fs``: what fills a
-    block's record area after its seq record, with room for an empty summary."""
+    """Return the object bytes one chunk record carries on ``fs``: ``CHUNK_MAX``,
+    or less when a block's record area (after its seq record, with room for a
+    summary) is smaller."""
     room = fs.foot - fs.data_start - align(12, fs.P) - summary_size(1, fs.P) - 8 - 2 * fs.P
-    return min(room, 0xFFFF)
+    return min(room, CHUNK_MAX)
 
 
 def max_chunks(fs):

@@ -228,13 +228,17 @@ class Index:
         the least recently remembered entry goes when the cache is full. Cleared
         when blocks are erased."""
         cache = self._cache
+        loc = (b << 16) | off
         for i in range(len(cache)):
             if cache[i][0] == oid:
-                del cache[i]
+                e = cache.pop(i)
+                if e[1] == loc:  # the same entry again: nothing new allocated
+                    cache.append(e)
+                    return
                 break
         if len(cache) >= CACHE_MAX:
             del cache[0]
-        cache.append((bytes(oid), (b << 16) | off))
+        cache.append((oid if type(oid) is bytes else bytes(oid), loc))
 
     def _find_in(self, b, prefixes, offs, pre, oid, state):
         """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``

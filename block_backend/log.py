@@ -269,8 +269,14 @@ class Log:
         """Make ``b`` the (empty, unsealed unless None) head block."""
         self.head = b
         self.head_pos = self.data_start
-        self.head_prefix = bytearray()
-        self.head_offs = array("H")
+        # emptied in place: a new head while a large value is being written must
+        # not leave new lasting objects beside it (they would split its hole)
+        if getattr(self, "head_offs", None) is None:
+            self.head_prefix = bytearray()
+            self.head_offs = array("H")
+        else:
+            self.head_prefix[:] = b""
+            self.head_offs[:] = array("H")
         self.head_sealed = b is None
 
     def _mount_head(self, b, buf):
@@ -624,7 +630,7 @@ class Log:
                 raise DeviceFull("device full")
         self._bad_new = []
         self.dev.ioctl(3, 0)
-        self._pending = []
+        self._pending.clear()
         self._pending_bytes = 0
         self._absent = None
         self._hold = False
