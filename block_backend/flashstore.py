@@ -143,6 +143,7 @@ class FlashStore(Log, Index):
         self._pending = []  # (oid, raw, base id or None, base raw or None)
         self._pending_bytes = 0
         self._hold = False  # True: a flush found no room; objects wait for the ref update
+        self._uncommitted = None  # (superseded, uncommitted) blocks found at open (log.py _drop_tail)
         self._cache = []  # (id, block << 16 | offset of its verified record), index.py
         self._mat_base = None
         self._scan_buf = None  # index.SCAN bytes, made on the first summary read

@@ -153,8 +153,11 @@ class Log:
         order = self._log_order()
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
+        last = -1  # index in ``order`` of the block holding the last commit point
+        before = -1  # that index when the current snapshot began
+        old = -1  # blocks up to this index are superseded by a complete snapshot
         buf = bytearray(self.B)
-        for b in order:
+        for i, b in enumerate(order):
             self.dev.readblocks(b, buf, 0)
             end = self._region_end(b, buf)
             need = False  # b's filter is built from its records (no valid summary)
@@ -192,10 +195,13 @@ class Log:
                         self._refs.pop(name, None)
                     if names is not None:
                         names.append(name)
+                    else:
+                        last = i
                 elif typ == T_BAD:
                     self.state[buf[p] | (buf[p + 1] << 8)] |= S_BAD
                 elif typ == T_SNAP_BEGIN:
                     names = []
+                    before = last
                 elif typ == T_SNAP_END:
                     count, live, keep = struct.unpack("<HHH", bytes(buf[p:p + 6]))
                     if names is not None and len(names) == count:
@@ -207,10 +213,19 @@ class Log:
                         self.live_blocks = live
                         if self._keep_arg is None:
                             self.keep = keep or None
+                        last = i
+                        old = before
                     names = None
             if need:
                 self._filt_add(b, pre)
             pre = None
+        # blocks wholly after the last commit point hold only uncommitted records
+        # (an interrupted batch or compaction), blocks before the last complete
+        # snapshot's region only superseded ones (a compaction cut while erasing
+        # them): erased when room is short (``_drop_tail``)
+        self._uncommitted = None
+        if last >= 0 and not self.damage:
+            self._uncommitted = (order[:old + 1], order[last + 1:])
         order = None
         self._mount_head(self.order[self.nlog - 1], buf)
 
@@ -566,6 +581,8 @@ class Log:
         write is done; raise DeviceFull when nothing helps (nothing changed)."""
         from block_backend.compaction import compact
 
+        if self._drop_tail() and self._room_ok(need) and self.free_blocks() - need >= self._reserve():
+            return False
         for keep in (-1, 1):  # -1: self.keep
             if keep == 1 and self.keep == 1:
                 break
@@ -596,6 +613,30 @@ class Log:
         raise DeviceFull("device full: %d free blocks, a batch of up to %d blocks needs %d "
                          "more besides a copy of the %d blocks of the log"
                          % (self.free_blocks(), need, need + ROOM, self.nlog))
+
+    def _drop_tail(self):
+        """Erase the blocks the open found stale: wholly after the last commit
+        point (an interrupted compaction's copies, an interrupted batch), newest
+        first, then those a complete snapshot superseded (a compaction cut while
+        erasing them), oldest first; each erase leaves a valid log. They hold
+        nothing needed, and a compaction would need room to copy around them.
+        Return True when blocks were freed. Only before the first write after
+        the open (``_write`` forgets them: the head may hold new commits)."""
+        old, tail = self._uncommitted or ([], [])
+        self._uncommitted = None
+        if not old and not tail:
+            return False
+        for b in list(reversed(tail)) + old:
+            if self._in_log(b) and not self.state[b] & S_BAD:
+                try:
+                    self._erase(b)
+                except BadBlock:
+                    pass
+        self._cache.clear()
+        self._reset_head(self.order[self.nlog - 1])
+        self.head_sealed = True
+        self.dev.ioctl(3, 0)
+        return True
 
     def _drop_uncommitted(self):
         """Forget the objects of a write that failed for lack of room (pending in
@@ -629,6 +670,7 @@ class Log:
             except NoSpace:
                 raise DeviceFull("device full")
         self._bad_new = []
+        self._uncommitted = None
         self.dev.ioctl(3, 0)
         self._pending.clear()
         self._pending_bytes = 0
