@@ -13,6 +13,7 @@ first mismatch; it changes no ref (the caller decides what to do with the heads)
 """
 
 from portable_core import cbor
+from portable_core.cbor_stream import decode_stream
 from portable_core.objects import TAG_COMMIT, TAG_CONTENTS, TAG_NODE, decode_object, to_hex
 from portable_core.storage import object_id
 
@@ -106,7 +107,7 @@ def import_slice(objects, read):
     """Read a slice from ``read(n)`` into the ObjectStore ``objects``; verify every
     id; return ``(heads, number of objects)``. SliceError on any defect."""
     try:
-        header = cbor.decode_stream(read)
+        header = decode_stream(read)
     except cbor.CBORError as exc:
         raise SliceError("bad slice header: %s" % exc)
     if not (isinstance(header, dict) and header.get("sprig") == "slice"):
@@ -119,7 +120,7 @@ def import_slice(objects, read):
     count = 0
     while True:
         try:
-            item = cbor.decode_stream(read)
+            item = decode_stream(read)
         except cbor.CBORError as exc:
             raise SliceError("slice cut short or damaged after %d objects: %s" % (count, exc))
         if isinstance(item, dict):
