@@ -352,6 +352,10 @@ class Index:
             b = True
         if type(raw) is list:  # held pieces (add_pieces)
             raw = b"".join(raw)
+        if type(raw) is bytearray:  # read from flash for this call: cut in place
+            first = bytes(raw[:skip])
+            raw[0:skip] = b""
+            return first, raw
         if raw is not None:
             return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
         if b or self.lost:

@@ -46,6 +46,7 @@ from portable_core.cbor import (
     DEFAULT_MAX_SIZE,
     CBORError,
     Decoder,
+    decode as cbor_decode,
     decode_text,
     encode_head,
     utf8_strict,
@@ -594,9 +595,9 @@ def read_contents(store, oid):
     if len(rest) > LARGE_VALUE and _cut_bytes_head(rest):
         return rest
     try:
-        return decode_object(b"\x42" + rest)[1]
-    except ObjectError as exc:
-        raise TreeError("object %s: %s" % (to_hex(oid), exc))
+        return cbor_decode(rest)
+    except CBORError as exc:
+        raise TreeError("object %s: bad contents object: %s" % (to_hex(oid), exc))
 
 
 def _cut_bytes_head(enc):

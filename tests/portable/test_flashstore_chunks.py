@@ -9,11 +9,20 @@ import gc
 
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
+from block_backend.psramflash import PSRAM_BASE, PsramFlash, psram_available
 from block_backend.flashstore import DeviceFull, FlashStore
 from block_backend.records import T_CHUNK
 from portable_core.storage import StorageError
 from portable_support import raises, repo_on
 
+
+
+def device(block_count):
+    """A device of 1 KiB blocks: in the board's PSRAM on the firmware (the heap is
+    for the values), a RamFlash elsewhere."""
+    if psram_available():
+        return PsramFlash(PSRAM_BASE + 0x80000, 1024, block_count, 16, erase=True)
+    return RamFlash(1024, block_count, 16)
 
 
 def reopen(dev, keep=None):
@@ -22,7 +31,7 @@ def reopen(dev, keep=None):
 
 
 def test_a_value_bigger_than_a_block_never_wedges_the_store():
-    dev = RamFlash(1024, 32, 16)
+    dev = device(32)
     fs = FlashStore.format(dev)
     main = repo_on(fs).main()
     main.set("big", "x" * 5000)  # a text: encoded, then chunked by the store
@@ -39,7 +48,7 @@ def test_a_value_bigger_than_a_block_never_wedges_the_store():
 
 
 def test_a_value_too_big_for_the_device_is_refused_and_the_store_stays_usable():
-    dev = RamFlash(1024, 32, 16)
+    dev = device(32)
     fs = FlashStore.format(dev)
     main = repo_on(fs).main()
     main.set("a", 1)
@@ -57,7 +66,7 @@ def test_a_value_too_big_for_the_device_is_refused_and_the_store_stays_usable():
 
 
 def test_a_big_commit_message_is_chunked_and_compacted():
-    dev = RamFlash(1024, 32, 16)
+    dev = device(32)
     fs = FlashStore.format(dev, keep=2)
     main = repo_on(fs).main()
     note = "release notes " * 300  # a 4.2 KB commit
@@ -73,7 +82,7 @@ def test_a_big_commit_message_is_chunked_and_compacted():
 
 
 def test_a_damaged_chunk_is_reported_never_returned():
-    dev = RamFlash(1024, 32, 16)
+    dev = device(32)
     fs = FlashStore.format(dev)
     main = repo_on(fs).main()
     v = bytes(range(200)) * 30
@@ -106,7 +115,7 @@ def fill(main, size, limit):
 
 
 def test_a_full_device_accepts_the_deletes_that_free_it():
-    dev = RamFlash(1024, 40, 16)
+    dev = device(40)
     fs = FlashStore.format(dev)
     repo = repo_on(fs)
     main = repo.main()
@@ -130,7 +139,7 @@ def test_a_full_device_accepts_the_deletes_that_free_it():
 
 
 def test_a_full_device_accepts_branch_removal_and_compaction():
-    dev = RamFlash(1024, 40, 16)
+    dev = device(40)
     fs = FlashStore.format(dev)
     repo = repo_on(fs)
     repo.main().set("base", 1)
