@@ -206,6 +206,14 @@ class FlashStore(Log, Index):
 
         return compact(self)
 
+    def _compact(self, keep=-1, through=False):
+        """Compact copying ``keep`` commits of history (-1: ``self.keep``);
+        ``through``: commit a ref update that did not fit (log.py ``_make_room``,
+        ``block_backend.compaction.compact``)."""
+        from block_backend.compaction import compact
+
+        return compact(self, keep, through)
+
     def fsck(self, repair=False):
         """Check every record's CRC, every object's id, every ref's reachability;
         ``repair``: compact a damaged store (``block_backend.fsck``)."""

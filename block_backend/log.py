@@ -579,15 +579,13 @@ class Log:
         fit is done by that compaction itself (its snapshot holds the new ref:
         what a delete or branch removal frees is not copied). Return True when the
         write is done; raise DeviceFull when nothing helps (nothing changed)."""
-        from block_backend.compaction import compact
-
         if self._drop_tail() and self._room_ok(need) and self.free_blocks() - need >= self._reserve():
             return False
         for keep in (-1, 1):  # -1: self.keep
             if keep == 1 and self.keep == 1:
                 break
             try:
-                compact(self, keep)
+                self._compact(keep)
             except DeviceFull:  # the copy did not fit (nothing changed): try less history
                 continue
             if self._room_ok(need):
@@ -600,7 +598,7 @@ class Log:
             else:
                 self._refs[name] = oid
             try:
-                compact(self, 1, True)
+                self._compact(1, True)
                 self._hold = False
                 return True
             except DeviceFull:
