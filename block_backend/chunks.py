@@ -18,6 +18,7 @@ first use: a store that never meets a large object does not pay its RAM.
 import hashlib
 import struct
 
+from block_backend.errors import DeviceFull
 from block_backend.layout import summary_size
 from block_backend.records import T_CHUNK, T_MANIFEST, align, crc32, encode_record, header_ok
 
@@ -25,6 +26,8 @@ HEAD = 38  # manifest payload before its entries: id 32, u32 size, u16 count
 ENTRY = 6  # a manifest entry: u32 seq, u16 offset of one chunk record
 READ = 256  # bytes read at a time when verifying without a destination buffer
 CHUNK_MAX = 1024  # most object bytes in one chunk record: the RAM a write needs beyond the value
+HOLD_MAX = 0x20000  # most bytes of pending objects held when no batch fits (then DeviceFull)
+ROOM_BLOCKS = 2  # log.ROOM: free blocks kept beyond a copy of the log
 
 
 class Chunked:
@@ -69,6 +72,53 @@ def count(fs, size):
     """Return how many chunk records an object of ``size`` bytes takes."""
     c = chunk_size(fs)
     return (size + c - 1) // c
+
+
+def add_pieces(fs, pieces):
+    """Store in ``fs`` the object whose raw bytes are the concatenation of
+    ``pieces`` (bytes-like) and return its id (``FlashObjects.add_pieces``). One
+    too big for a record is written at once as chunk records and a manifest (an
+    uncommitted batch, with the pending objects), streamed from the pieces:
+    nothing the object's size is allocated. DeviceFull, nothing written, when
+    the device could never hold it; when it only has no room now, the pieces
+    wait in RAM for the ref update (log.py, room.py)."""
+    h = hashlib.sha256()
+    size = 0
+    for p in pieces:
+        h.update(p)
+        size += len(p)
+    oid = h.digest()
+    h = None
+    if not needs_chunks(fs, size):
+        return fs.add_object(b"".join(pieces))
+    if fs._absent != oid and fs._find(oid)[0] is not None:
+        fs._absent = None
+        return oid
+    fs._absent = None
+    blocks = count(fs, size)
+    total = size + 8 * blocks + HEAD + 8 + ENTRY * blocks
+    need = fs._need(total)
+    if size > max_size(fs) or 2 * need + ROOM_BLOCKS + 2 > fs.N - len(fs.bad_blocks()):
+        raise DeviceFull("object of %d bytes does not fit this device: %d blocks of %d bytes "
+                         "(an object needs at most half of the good blocks, and at most %d chunks "
+                         "of %d bytes)" % (size, fs.N, fs.B, max_chunks(fs), chunk_size(fs)))
+    if fs._orphans is None:
+        if fs.head_sealed:
+            fs._orphans = (fs.next_seq, 0)
+        else:
+            fs._orphans = (fs.next_seq - 1, fs.head_pos)
+    pieces = list(pieces)
+    try:
+        fs._write([], lambda: records(fs, oid, size, pieces), total)
+    except DeviceFull:
+        if fs._pending_bytes + size > HOLD_MAX:
+            raise
+        # no room now: held in RAM (the pieces, not a copy) until the ref
+        # update, which may commit through a compaction (room.py)
+        fs._pending.append((oid, pieces, None, size))
+        fs._pending_bytes += size
+        fs._hold = True
+    return oid
 
 
 def records(fs, oid, size, pieces):

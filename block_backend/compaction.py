@@ -29,7 +29,7 @@ def compact(fs, keep=-1, through=False):
 
     ``keep``: the history copied this time (-1: ``fs.keep``; the snapshot records
     ``fs.keep`` either way). ``through``: the refs already hold an update that
-    did not fit (log.py ``_make_room``): this compaction is its commit point; it
+    did not fit (``room.make_room``): this compaction is its commit point; it
     copies only what the refs reach (pending objects they reach included) and
     drops the rest of the pending and flushed-but-uncommitted objects."""
     if keep == -1:
@@ -241,7 +241,7 @@ def _copy(fs, root, depth):
         if raw is None:
             fs.compaction_lost += 1
             continue
-        if type(raw) is list:  # held pieces of a chunked object (index.add_pieces)
+        if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
             if raw[0][0] == TAG_CONTENTS:
                 _flush_cbuf(fs)
                 from block_backend import chunks

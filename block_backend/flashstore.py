@@ -40,7 +40,9 @@ class FlashObjects(ObjectStore):
     def add_pieces(self, pieces):
         """Store the object made of ``pieces`` and return its id (see
         ObjectStore.add_pieces: one bigger than a record goes in chunks)."""
-        return self.fs.add_pieces(pieces)
+        from block_backend import chunks
+
+        return chunks.add_pieces(self.fs, pieces)
 
     def get(self, oid):
         """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged)."""
@@ -114,6 +116,12 @@ class FlashStore(Log, Index):
     ``damage`` (list of strings found at mount), ``compactions``.
     """
 
+    # set on the instance only when used (a class attribute costs no RAM per store)
+    _through = False  # this compaction commits a ref update (compaction.py)
+    _placed = None  # (block, offset) of the chunk record a batch placed last (chunks.py)
+    _hold = False  # True: a flush found no room; objects wait for the ref update
+    _uncommitted = None  # (superseded, uncommitted) blocks found at open (room.drop_tail)
+
     def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
         self.dev = device
         self.B = device.ioctl(5, 0)
@@ -138,12 +146,8 @@ class FlashStore(Log, Index):
         self.compactions = 0
         self.compaction_lost = 0  # objects a compaction could not read (fsck repair)
         self._compacting = False
-        self._through = False  # this compaction commits a ref update (compaction.py)
-        self._placed = None  # (block, offset) of the record a batch placed last (chunks.py)
         self._pending = []  # (oid, raw, base id or None, base raw or None)
         self._pending_bytes = 0
-        self._hold = False  # True: a flush found no room; objects wait for the ref update
-        self._uncommitted = None  # (superseded, uncommitted) blocks found at open (log.py _drop_tail)
         self._cache = []  # (id, block << 16 | offset of its verified record), index.py
         self._mat_base = None
         self._scan_buf = None  # index.SCAN bytes, made on the first summary read
@@ -208,7 +212,7 @@ class FlashStore(Log, Index):
 
     def _compact(self, keep=-1, through=False):
         """Compact copying ``keep`` commits of history (-1: ``self.keep``);
-        ``through``: commit a ref update that did not fit (log.py ``_make_room``,
+        ``through``: commit a ref update that did not fit (``room.make_room``,
         ``block_backend.compaction.compact``)."""
         from block_backend.compaction import compact
 

@@ -23,8 +23,6 @@ FILTER_K = 3
 FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
 PENDING_MAX = 512  # bytes of new objects kept in RAM before they are programmed
 MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_chain)
-HOLD_MAX = 0x20000  # most bytes of pending objects held when no batch fits (then DeviceFull)
-ROOM_BLOCKS = 2  # log.ROOM: free blocks kept beyond a copy of the log
 
 
 class Index:
@@ -327,7 +325,7 @@ class Index:
         if raw is not None and hasattr(raw, "at"):  # chunked: built from its chunks
             got = self.get_split(oid, 0)
             return None if got is None else got[1]
-        if type(raw) is list:  # held pieces (add_pieces)
+        if type(raw) is list:  # held pieces (chunks.add_pieces)
             return b"".join(raw)
         if raw is not None:
             return raw if type(raw) is bytes else bytes(raw)
@@ -350,7 +348,7 @@ class Index:
             if got is not None:
                 return got
             b = True
-        if type(raw) is list:  # held pieces (add_pieces)
+        if type(raw) is list:  # held pieces (chunks.add_pieces)
             raw = b"".join(raw)
         if type(raw) is bytearray:  # read from flash for this call: cut in place
             first = bytes(raw[:skip])
@@ -376,8 +374,11 @@ class Index:
         object ``raw`` was edited from (then a delta may be stored); ``base_raw``:
         its bytes, when the caller holds them (then they are not read again). The
         batch is flushed when large."""
-        if len(raw) > self.foot - self.data_start - 256 and self._chunked(len(raw)):
-            return self.add_pieces((raw,))
+        if len(raw) > self.foot - self.data_start - 256:
+            from block_backend import chunks
+
+            if chunks.needs_chunks(self, len(raw)):
+                return chunks.add_pieces(self, (raw,))
         raw = bytes(raw)
         oid = hashlib.sha256(raw).digest()
         if self._absent == oid:  # just searched: only the pending batch may hold it
@@ -396,66 +397,13 @@ class Index:
                 except DeviceFull:
                     # no room for an uncommitted batch: the objects stay in RAM
                     # until the ref update, which may commit through a compaction
-                    # (log.py _make_room); no flush is tried again before it
+                    # (room.make_room); no flush is tried again before it
                     self._hold = True
                 except Exception:  # a failed add leaves nothing of it pending
                     if self._pending and self._pending[-1][0] == oid:
                         self._pending.pop()
                         self._pending_bytes -= len(raw) + 8
                     raise
-        return oid
-
-    def _chunked(self, size):
-        """Return True when an object of ``size`` bytes is stored in chunks."""
-        from block_backend import chunks
-
-        return chunks.needs_chunks(self, size)
-
-    def add_pieces(self, pieces):
-        """Store the object whose raw bytes are the concatenation of ``pieces``
-        (bytes-like) and return its id. One too big for a record is written at
-        once as chunk records and a manifest (an uncommitted batch, with the
-        pending objects), streamed from the pieces: nothing the object's size is
-        allocated. DeviceFull (nothing written) when the device cannot hold it."""
-        from block_backend import chunks
-
-        h = hashlib.sha256()
-        size = 0
-        for p in pieces:
-            h.update(p)
-            size += len(p)
-        oid = h.digest()
-        h = None
-        if not chunks.needs_chunks(self, size):
-            return self.add_object(b"".join(pieces))
-        if self._absent != oid and self._find(oid)[0] is not None:
-            self._absent = None
-            return oid
-        self._absent = None
-        blocks = chunks.count(self, size)
-        total = size + 8 * blocks + chunks.HEAD + 8 + chunks.ENTRY * blocks
-        need = self._need(total)
-        if size > chunks.max_size(self) or 2 * need + ROOM_BLOCKS + 2 > self.N - len(self.bad_blocks()):
-            raise DeviceFull("object of %d bytes does not fit this device: %d blocks of %d bytes "
-                             "(an object needs at most half of the good blocks, and at most %d chunks "
-                             "of %d bytes)" % (size, self.N, self.B, chunks.max_chunks(self),
-                                               chunks.chunk_size(self)))
-        if self._orphans is None:
-            if self.head_sealed:
-                self._orphans = (self.next_seq, 0)
-            else:
-                self._orphans = (self.next_seq - 1, self.head_pos)
-        pieces = list(pieces)
-        try:
-            self._write([], lambda: chunks.records(self, oid, size, pieces), total)
-        except DeviceFull:
-            if self._pending_bytes + size > HOLD_MAX:
-                raise
-            # no room now: held in RAM (the pieces, not a copy) until the ref
-            # update, which may commit through a compaction (log.py _make_room)
-            self._pending.append((oid, pieces, None, size))
-            self._pending_bytes += size
-            self._hold = True
         return oid
 
     def _object_record(self, oid, raw, base, base_raw=None):

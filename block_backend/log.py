@@ -222,9 +222,8 @@ class Log:
         # blocks wholly after the last commit point hold only uncommitted records
         # (an interrupted batch or compaction), blocks before the last complete
         # snapshot's region only superseded ones (a compaction cut while erasing
-        # them): erased when room is short (``_drop_tail``)
-        self._uncommitted = None
-        if last >= 0 and not self.damage:
+        # them): erased when room is short (``room.drop_tail``)
+        if last >= 0 and not self.damage and (old >= 0 or last + 1 < len(order)):
             self._uncommitted = (order[:old + 1], order[last + 1:])
         order = None
         self._mount_head(self.order[self.nlog - 1], buf)
@@ -478,7 +477,8 @@ class Log:
                 self._seal_head()
             if oid is not None:
                 entries.append((oid, start, start + len(rec)))
-            self._placed = (self.head, start)  # where the record goes (chunks.records)
+            if rec[0] == T_CHUNK:  # where it goes (chunks.records builds the manifest)
+                self._placed = (self.head, start)
             if len(rec) >= STAGE and len(rec) > 2 * self.P:
                 # a large record (a chunk) is programmed from itself, not copied
                 mv = memoryview(rec)
@@ -549,7 +549,7 @@ class Log:
         for b in self._bad_new:
             yield None, encode_record(T_BAD, struct.pack("<H", b))
         for oid, raw, base, base_raw in self._pending:
-            if type(raw) is list:  # held pieces of a chunked object (index.add_pieces)
+            if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
                 from block_backend import chunks
 
                 for r in chunks.records(self, oid, base_raw, raw):
@@ -572,91 +572,19 @@ class Log:
         still copy the whole log (plus ``ROOM`` blocks) into the free blocks."""
         return self.free_blocks() - need >= self.nlog + need + ROOM
 
-    def _make_room(self, need, ref):
-        """Free blocks for a batch of ``need`` blocks (docs/DESIGN.md "A full
-        device"): compact with ``keep``, then keeping only each ref's newest
-        commit; a ref update (``ref``: ``(name, id or None)``) that still does not
-        fit is done by that compaction itself (its snapshot holds the new ref:
-        what a delete or branch removal frees is not copied). Return True when the
-        write is done; raise DeviceFull when nothing helps (nothing changed)."""
-        if self._drop_tail() and self._room_ok(need) and self.free_blocks() - need >= self._reserve():
-            return False
-        for keep in (-1, 1):  # -1: self.keep
-            if keep == 1 and self.keep == 1:
-                break
-            try:
-                self._compact(keep)
-            except DeviceFull:  # the copy did not fit (nothing changed): try less history
-                continue
-            if self._room_ok(need):
-                return False
-        if ref is not None:
-            name, oid = ref
-            old = self._refs.get(name)
-            if oid is None:
-                self._refs.pop(name, None)
-            else:
-                self._refs[name] = oid
-            try:
-                self._compact(1, True)
-                self._hold = False
-                return True
-            except DeviceFull:
-                if old is None:
-                    self._refs.pop(name, None)
-                else:
-                    self._refs[name] = old
-                self._drop_uncommitted()
-                raise
-        raise DeviceFull("device full: %d free blocks, a batch of up to %d blocks needs %d "
-                         "more besides a copy of the %d blocks of the log"
-                         % (self.free_blocks(), need, need + ROOM, self.nlog))
-
-    def _drop_tail(self):
-        """Erase the blocks the open found stale: wholly after the last commit
-        point (an interrupted compaction's copies, an interrupted batch), newest
-        first, then those a complete snapshot superseded (a compaction cut while
-        erasing them), oldest first; each erase leaves a valid log. They hold
-        nothing needed, and a compaction would need room to copy around them.
-        Return True when blocks were freed. Only before the first write after
-        the open (``_write`` forgets them: the head may hold new commits)."""
-        old, tail = self._uncommitted or ([], [])
-        self._uncommitted = None
-        if not old and not tail:
-            return False
-        for b in list(reversed(tail)) + old:
-            if self._in_log(b) and not self.state[b] & S_BAD:
-                try:
-                    self._erase(b)
-                except BadBlock:
-                    pass
-        self._cache.clear()
-        self._reset_head(self.order[self.nlog - 1])
-        self.head_sealed = True
-        self.dev.ioctl(3, 0)
-        return True
-
-    def _drop_uncommitted(self):
-        """Forget the objects of a write that failed for lack of room (pending in
-        RAM, or flushed but not yet reached by a ref): the store is as before it,
-        and the next batch does not carry them."""
-        self._pending = []
-        self._pending_bytes = 0
-        self._hold = False
-        self._orphans = None
-        self._absent = None
-
     def _write(self, tail, extra=None, extra_bytes=0, ref=None):
         """Program the pending objects, ``extra()``'s records (``extra_bytes`` in
         all) and the records ``tail`` as one batch; compact first when free blocks
-        run low (``_make_room``: DeviceFull when that does not help, and then
-        nothing was programmed). ``ref``: the ``(name, id)`` ``tail`` sets."""
+        run low (``room.make_room``: DeviceFull when that does not help, and
+        then nothing was programmed). ``ref``: the ``(name, id)`` ``tail`` sets."""
         total = self._pending_bytes + extra_bytes
         total += sum(len(r) for o, r in tail)
         need = self._need(total)
         if not self._compacting and (self.free_blocks() - need < self._reserve()
                                      or not self._room_ok(need)):
-            if self._make_room(need, ref):
+            from block_backend.room import make_room
+
+            if make_room(self, need, ref):
                 return
         while True:
             try:
@@ -668,9 +596,11 @@ class Log:
             except NoSpace:
                 raise DeviceFull("device full")
         self._bad_new = []
-        self._uncommitted = None
+        if self._uncommitted is not None:
+            self._uncommitted = None
         self.dev.ioctl(3, 0)
         self._pending.clear()
         self._pending_bytes = 0
         self._absent = None
-        self._hold = False
+        if self._hold:
+            self._hold = False
