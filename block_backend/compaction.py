@@ -2,7 +2,10 @@
 write a ref snapshot, then erase the old blocks oldest first.
 
 Functions of a ``FlashStore`` (``fs``), imported on the first compaction:
-``FlashStore.compact`` calls ``compact(fs)``.
+``FlashStore.compact`` calls ``compact(fs)``. What to copy is decided by the
+store's ``retention`` (``portable_core.retention`` or an object with the same two
+functions): ``kept_commits`` names the commits to keep, ``links`` what an object
+refers to. This module knows no object format.
 """
 
 import hashlib
@@ -14,30 +17,41 @@ from block_backend.index import PENDING_MAX
 from block_backend.log import S_BAD
 from block_backend.records import (OK, T_BAD, T_DELTA, T_MANIFEST, T_OBJ, T_REF, T_SNAP_BEGIN,
                                    T_SNAP_END, encode_record, scan_records)
-from portable_core.objects import TAG_COMMIT, TAG_CONTENTS
-from portable_core.snapshot import references
 from portable_core.storage import StorageError
 
 REV_MAX = 32
 
 
-def compact(fs, keep=-1, through=False):
-    """Copy what the refs reach (history per ``keep``) and the pending objects'
-    references into fresh blocks, then erase the old blocks oldest first. A block
-    failing during the copy is marked bad, the new blocks are dropped and the
-    copy starts again (DeviceFull when the good blocks do not suffice).
+def retention_of(fs):
+    """Return the store's retention; StorageError when it was opened without one."""
+    if fs.retention is None:
+        raise StorageError("this FlashStore was opened without a retention: compaction and "
+                           "fsck need one (FlashStore.open(device, retention=portable_core.retention))")
+    return fs.retention
 
-    ``keep``: the history copied this time (-1: ``fs.keep``; the snapshot records
-    ``fs.keep`` either way). ``through``: the refs already hold an update that
-    did not fit (``room.make_room``): this compaction is its commit point; it
-    copies only what the refs reach (pending objects they reach included) and
-    drops the rest of the pending and flushed-but-uncommitted objects."""
-    if keep == -1:
-        keep = fs.keep
+
+def compact(fs, keep=-1, through=False):
+    """Copy the commits ``fs.retention.kept_commits`` names (every commit the refs
+    reach when ``keep`` is None) with what they need, and the pending objects with
+    what they refer to, into fresh blocks, then erase the old blocks oldest first.
+    A block failing during the copy is marked bad, the new blocks are dropped and
+    the copy starts again (DeviceFull when the good blocks do not suffice).
+
+    ``keep``: the history kept (-1: ``fs.keep``); another value becomes the
+    store's ``keep`` (a full device's compaction, ``room.make_room``).
+    ``through``: the refs already hold an update that did not fit: this
+    compaction is its commit point; it copies only what the refs reach (pending
+    objects they reach included) and drops the other pending and
+    flushed-but-uncommitted objects."""
+    retention_of(fs)
+    if keep != -1 and keep != fs.keep:
+        # the device cannot afford the history asked for: the store keeps this
+        # much from now on (recorded in the snapshot; open with ``keep`` for more)
+        fs.keep = keep
     fs._through = through
     while True:
         try:
-            return _compact_once(fs, keep)
+            return _compact_once(fs, fs.keep)
         except BadBlock:
             _drop_new_region(fs)
             if fs.free_blocks() < 2:
@@ -62,37 +76,43 @@ def _drop_new_region(fs):
 
 def _compact_once(fs, keep):
     """One compaction attempt (see ``compact``)."""
+    names = sorted(fs._refs)
+    kept = fs.retention.kept_commits(fs.objects, [fs._refs[n] for n in names], keep)
     if not fs.head_sealed:
         fs._seal_head()
     start = fs.next_seq
     fs._cache.clear()
     fs._compacting = True
     fs._start_seq = start
-    mark = None
     fs.compaction_lost = 0
     fs._cbuf = []
     fs._cbytes = 0
     fs._rev = {}
+    mark = None
     try:
-        for name in sorted(fs._refs):
-            _copy(fs, fs._refs[name], keep)
-        if not fs._through:
-            for oid, raw, _, _ in fs._pending:
-                if type(raw) is list:  # held pieces of a chunked object
-                    if raw[0][0] == TAG_CONTENTS:
-                        continue
-                    raw = b"".join(raw)
-                for c in references(raw):
-                    _copy(fs, c, keep)
-            if fs._orphans is not None:
-                # their copies are still uncommitted: the next compaction (a
-                # full device may run two in a row) copies them from here again
-                _flush_cbuf(fs)
-                mark = (fs.next_seq, 0) if fs.head_sealed else (fs.next_seq - 1, fs.head_pos)
-                _copy_orphans(fs, fs._orphans, start, keep)
+        every = kept is None  # keep=None: all history
+        for name in names:  # (a head that cannot be read counts as lost)
+            _copy(fs, fs._refs[name], every)
+        for cid in kept or ():
+            _copy(fs, cid, False)
+        for oid, raw, _, _ in () if fs._through else fs._pending:
+            if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
+                if _leaf(fs, raw[0][0]):
+                    continue
+                raw = b"".join(raw)
+            needed, parents = fs.retention.links(raw)
+            for c in needed:
+                _copy(fs, c, every)
+            for c in parents:  # a new commit's parents: the heads it extends
+                _copy(fs, c, every, True)
+        if fs._orphans is not None and not fs._through:
+            # their copies are still uncommitted: the next compaction (a full
+            # device may run two in a row) copies them from here again
+            _flush_cbuf(fs)
+            mark = (fs.next_seq, 0) if fs.head_sealed else (fs.next_seq - 1, fs.head_pos)
+            _copy_orphans(fs, fs._orphans, start, every)
         live = len(fs._log_span(start)) + 1
-        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
-        names = sorted(fs._refs)
+        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, struct.pack("<I", start)))]
         for name in names:
             nb = name.encode()
             recs.append((None, encode_record(T_REF, bytes((len(nb),)) + nb + fs._refs[name])))
@@ -118,7 +138,8 @@ def _compact_once(fs, keep):
         try:
             fs._erase(b)
         except BadBlock:
-            pass  # stays in the log, below the snapshot: stale but harmless
+            fs._set_seq(b, 0)  # out of the log: stale (its seq is below the snapshot's)
+            fs._filt_clear(b)
     fs.live_blocks = fs.nlog
     fs._cache.clear()
     fs.compactions += 1
@@ -185,7 +206,7 @@ def _note_base(fs, oid):
     older version) may be stored as a delta against ``oid``'s new copy."""
     base = fs._mat_base
     fs._mat_base = None
-    if base is None or base[0] == TAG_CONTENTS:
+    if base is None:
         return
     if len(fs._rev) >= REV_MAX:
         fs._rev.clear()
@@ -211,8 +232,18 @@ def chunks_needed(fs, size):
     return chunks.needs_chunks(fs, size)
 
 
+def _leaf(fs, tag):
+    """Return True when an object whose raw bytes start with ``tag`` refers to
+    nothing (the retention's ``links`` says so from that byte alone: contents),
+    so that a chunked one is copied record by record, never read whole."""
+    try:
+        return fs.retention.links(bytes((tag,))) == ([], [])
+    except ValueError:  # it needs the whole object (a node, a commit)
+        return False
+
+
 def _copy_chunked(fs, ch):
-    """Copy chunked contents ``ch`` (a ``chunks.Chunked``) record by record: its
+    """Copy chunked object ``ch`` (a ``chunks.Chunked``) record by record: its
     chunks then a new manifest, never the whole object in RAM."""
     from block_backend import chunks
 
@@ -223,11 +254,14 @@ def _copy_chunked(fs, ch):
         fs.compaction_lost += 1
 
 
-def _copy(fs, root, depth):
-    """Copy ``root``'s closure post-order (commits: parents up to ``depth``)."""
-    stack = [(root, depth, None)]
+def _copy(fs, root, history, parent=False):
+    """Copy ``root`` and what it needs (``retention.links``), post-order; with
+    ``history``, every parent commit too (keep=None). A missing parent commit
+    (``parent``: ``root`` is one) is the edge of a shallow history, not a loss."""
+    links = fs.retention.links
+    stack = [(root, None, parent)]
     while stack:
-        oid, d, raw = stack.pop()
+        oid, raw, is_parent = stack.pop()
         if raw is not None:
             _emit(fs, oid, raw)
             continue
@@ -239,10 +273,11 @@ def _copy(fs, root, depth):
         except StorageError:
             raw = None
         if raw is None:
-            fs.compaction_lost += 1
+            if not is_parent:
+                fs.compaction_lost += 1
             continue
         if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
-            if raw[0][0] == TAG_CONTENTS:
+            if _leaf(fs, raw[0][0]):
                 _flush_cbuf(fs)
                 from block_backend import chunks
 
@@ -250,7 +285,7 @@ def _copy(fs, root, depth):
                 continue
             raw = b"".join(raw)
         if hasattr(raw, "at"):  # a chunked object (block_backend.chunks.Chunked)
-            if raw.tag == TAG_CONTENTS:
+            if _leaf(fs, raw.tag):
                 _copy_chunked(fs, raw)
                 continue
             from block_backend import chunks
@@ -261,24 +296,16 @@ def _copy(fs, root, depth):
                 continue
             raw = got[1]
         _note_base(fs, oid)
-        tag = raw[0]
-        if tag == TAG_CONTENTS:
-            _emit(fs, oid, raw)
-            continue
-        refs = references(raw)
-        if tag == TAG_COMMIT:
-            if d is None or d > 1:
-                for p in refs[1:]:
-                    stack.append((p, None if d is None else d - 1, None))
-            stack.append((oid, d, raw))
-            stack.append((refs[0], None, None))
-        else:
-            stack.append((oid, d, raw))
-            for c in refs:
-                stack.append((c, None, None))
+        needed, parents = links(raw)
+        if history:
+            for p in parents:
+                stack.append((p, None, True))
+        stack.append((oid, raw, False))
+        for c in needed:
+            stack.append((c, None, False))
 
 
-def _copy_orphans(fs, first, start, keep):
+def _copy_orphans(fs, first, start, every):
     """Copy the objects flushed since ``first`` (seq, offset) that no ref records
     yet (only those: the rest of their blocks is reached from the refs)."""
     first_seq, first_off = first
@@ -295,4 +322,4 @@ def _copy_orphans(fs, first, start, keep):
                     found.append(oid)
         buf = None
         for oid in found:
-            _copy(fs, oid, keep)
+            _copy(fs, oid, every)

@@ -112,7 +112,11 @@ class FlashStore(Log, Index):
     are none and lookups read the blocks' summaries. ``prog_size``: the program
     unit, default the device's ``prog_size`` attribute, else ``PROG_SIZE`` (16;
     MicroPython's native flash objects have no such attribute); a store must be
-    opened with the unit it was formatted with. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
+    opened with the unit it was formatted with. ``retention``: what compaction
+    and fsck keep and follow (``portable_core.retention``, or an object with its
+    ``links`` and ``kept_commits``; the block layer knows no object format);
+    without one, ``compact`` and ``fsck`` raise StorageError, and so does a write
+    that needs a compaction. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
     ``damage`` (list of strings found at mount), ``compactions``.
     """
 
@@ -120,10 +124,11 @@ class FlashStore(Log, Index):
     _through = False  # this compaction commits a ref update (compaction.py)
     _placed = None  # (block, offset) of the chunk record a batch placed last (chunks.py)
     _hold = False  # True: a flush found no room; objects wait for the ref update
-    _uncommitted = None  # (superseded, uncommitted) blocks found at open (room.drop_tail)
+    _uncommitted = None  # blocks after the last commit point at open (room.drop_tail)
 
-    def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         self.dev = device
+        self.retention = retention
         self.B = device.ioctl(5, 0)
         self.N = device.ioctl(4, 0)
         if prog_size is None:
@@ -173,9 +178,9 @@ class FlashStore(Log, Index):
         self._reset_head(None)
 
     @classmethod
-    def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
-        fs = cls(device, keep, filter_ram, prog_size)
+        fs = cls(device, keep, filter_ram, prog_size, retention)
         # A block without a readable erase count (a new chip) is taken to be as
         # worn as the most worn known block: 0 on a new chip, so every block
         # starts equal (erasing one by one must not make later ones look older).
@@ -194,9 +199,9 @@ class FlashStore(Log, Index):
         return fs
 
     @classmethod
-    def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         """Mount the log on ``device``: find the last complete commit."""
-        fs = cls(device, keep, filter_ram, prog_size)
+        fs = cls(device, keep, filter_ram, prog_size, retention)
         fs._mount()
         return fs
 

@@ -13,8 +13,6 @@ from block_backend.log import S_BAD
 from block_backend.layout import MAGIC_ALLOC, MAGIC_ERASE, parse_header, parse_summary
 from block_backend.records import (OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, TORN, all_ff, header_ok,
                                    rec_ok, scan_records)
-from portable_core.objects import TAG_COMMIT, TAG_NODE
-from portable_core.snapshot import references
 from portable_core.storage import StorageError
 
 SEEN_MAX = 256
@@ -29,6 +27,9 @@ def fsck(fs, repair=False):
     "ok" or what is missing), ``missing``, ``clean`` (bool). With ``repair``,
     a damaged store is compacted (only verified objects are copied, damaged
     records and summaries are dropped); refs are never guessed."""
+    from block_backend.compaction import retention_of
+
+    ret = retention_of(fs)
     rep = {"records": 0, "objects": 0, "damaged": list(fs.damage), "torn": 0,
            "refs": {}, "missing": 0, "pruned": 0, "bad_blocks": fs.bad_blocks()}
     for b in fs._log_order():
@@ -55,8 +56,11 @@ def fsck(fs, repair=False):
         buf = None
     wipe = _fsck_headers(fs, rep)
     if not fs.refs_damaged:
-        for name in sorted(fs._refs):
-            rep["refs"][name] = _check_reach(fs, fs._refs[name], rep)
+        names = sorted(fs._refs)
+        kept = ret.kept_commits(fs.objects, [fs._refs[n] for n in names], fs.keep)
+        kept = None if kept is None else set(kept)
+        for name in names:
+            rep["refs"][name] = _check_reach(fs, ret.links, fs._refs[name], rep, kept)
     else:
         rep["refs"] = None
     rep["clean"] = not rep["damaged"] and rep["missing"] == 0 and not fs.refs_damaged
@@ -128,13 +132,18 @@ def _fsck_seal(fs, rep, b, buf, end, prefixes, offs):
         _fsck_note(fs, rep, "block %d offset %d: summary does not match the block" % (b, end))
 
 
-def _check_reach(fs, root, rep):
-    """Walk ``root``'s closure with a bounded visited set; return "ok" or a problem."""
+def _check_reach(fs, links, root, rep, kept):
+    """Walk ``root``'s closure (``links``: the retention's) with a bounded visited
+    set; return "ok" or a problem. History is followed through the commits
+    compaction keeps (``kept``: their ids, None: all); the parents beyond them
+    are counted in ``pruned``, not checked (they may be gone: the edge of a
+    shallow history). A missing commit that compaction keeps, tree or value is
+    damage."""
     seen = {}
-    stack = [(root, fs.keep, 0)]
+    stack = [root]
     problem = "ok"
     while stack:
-        oid, d, dist = stack.pop()
+        oid = stack.pop()
         if oid in seen:
             continue
         if len(seen) >= SEEN_MAX:
@@ -145,25 +154,23 @@ def _check_reach(fs, root, rep):
         except StorageError:
             raw = None
         if raw is None:
-            if dist == 2:  # a parent left out by retention (or a full device's compaction)
-                rep["pruned"] += 1
-                continue
             rep["missing"] += 1
             problem = "missing %s" % binascii.hexlify(oid).decode()
             continue
         if hasattr(raw, "at"):  # chunked (block_backend.chunks.Chunked): verified
-            if raw.tag != TAG_COMMIT and raw.tag != TAG_NODE:
+            from block_backend.compaction import _leaf
+
+            if _leaf(fs, raw.tag):
                 continue
             from block_backend import chunks
 
             raw = chunks.read_split(fs, raw, 0)[1]
-        refs = references(raw)
-        if raw[0] == TAG_COMMIT:
-            if d is None or d > 1:
-                for p in refs[1:]:
-                    stack.append((p, None if d is None else d - 1, 2))
-            stack.append((refs[0], None, 0))
-        else:
-            for c in refs:
-                stack.append((c, None, 0))
+        needed, parents = links(raw)
+        for p in parents:
+            if kept is None or p in kept:
+                stack.append(p)
+            else:
+                rep["pruned"] += 1
+        for c in needed:
+            stack.append(c)
     return problem

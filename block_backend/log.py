@@ -154,8 +154,8 @@ class Log:
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
         last = -1  # index in ``order`` of the block holding the last commit point
-        before = -1  # that index when the current snapshot began
-        old = -1  # blocks up to this index are superseded by a complete snapshot
+        snap_from = 0  # first seq of the region the snapshot being read ends
+        stale_below = 0  # blocks below the last complete snapshot's region: stale
         buf = bytearray(self.B)
         for i, b in enumerate(order):
             self.dev.readblocks(b, buf, 0)
@@ -201,7 +201,7 @@ class Log:
                     self.state[buf[p] | (buf[p + 1] << 8)] |= S_BAD
                 elif typ == T_SNAP_BEGIN:
                     names = []
-                    before = last
+                    snap_from = struct.unpack("<I", bytes(buf[p:p + 4]))[0] if n == 4 else 0
                 elif typ == T_SNAP_END:
                     count, live, keep = struct.unpack("<HHH", bytes(buf[p:p + 6]))
                     if names is not None and len(names) == count:
@@ -214,18 +214,23 @@ class Log:
                         if self._keep_arg is None:
                             self.keep = keep or None
                         last = i
-                        old = before
+                        stale_below = snap_from
                     names = None
             if need:
                 self._filt_add(b, pre)
             pre = None
         # blocks wholly after the last commit point hold only uncommitted records
-        # (an interrupted batch or compaction), blocks before the last complete
-        # snapshot's region only superseded ones (a compaction cut while erasing
-        # them): erased when room is short (``room.drop_tail``)
-        if last >= 0 and not self.damage and (old >= 0 or last + 1 < len(order)):
-            self._uncommitted = (order[:old + 1], order[last + 1:])
+        # (an interrupted batch or compaction): erased when room is short
+        # (``room.drop_tail``)
+        if last >= 0 and not self.damage and last + 1 < len(order):
+            self._uncommitted = order[last + 1:]
         order = None
+        # a compaction cut while erasing the old log: what it did not erase is
+        # stale (free, erased before reuse), not history to walk into
+        while self.nlog > 1 and self.oseq[0] < stale_below:
+            b = self.order[0]
+            self._set_seq(b, 0)
+            self._filt_clear(b)
         self._mount_head(self.order[self.nlog - 1], buf)
 
     def _unplaced(self, b, buf):

@@ -47,19 +47,18 @@ def make_room(fs, need, ref):
 
 
 def drop_tail(fs):
-    """Erase the blocks the open found stale: wholly after the last commit
-    point (an interrupted compaction's copies, an interrupted batch), newest
-    first, then those a complete snapshot superseded (a compaction cut while
-    erasing them), oldest first; each erase leaves a valid log. They hold
-    nothing needed, and a compaction would need room to copy around them.
-    Return True when blocks were freed. Only before the first write after
-    the open (``_write`` forgets them: the head may hold new commits)."""
-    old, tail = fs._uncommitted or ([], [])
+    """Erase the blocks the open found wholly after the last commit point (an
+    interrupted compaction's copies, an interrupted batch), newest first: each
+    erase leaves a valid log. They hold nothing committed, and a compaction
+    would need room to copy around them. Return True when blocks were freed.
+    Only before the first write after the open (``_write`` forgets them: the
+    head may hold new commits then)."""
+    tail = fs._uncommitted
     fs._uncommitted = None
-    if not old and not tail:
+    if not tail:
         return False
     bad = fs.bad_blocks()
-    for b in list(reversed(tail)) + old:
+    for b in reversed(tail):
         if fs._in_log(b) and b not in bad:
             try:
                 fs._erase(b)

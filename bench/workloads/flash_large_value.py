@@ -23,6 +23,7 @@ gc.threshold(1024)
 import block_backend.chunks  # noqa: F401 (see below)
 from block_backend.flashstore import FlashStore
 from flash_heap import FileBlocks
+from portable_core import retention
 from portable_core.store import Repo
 
 SIZE = 65536
@@ -58,7 +59,7 @@ def main(path, blocks, trace):
 
     at("imports")
     dev = FileBlocks(path, 4096, blocks)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = Repo(fs.objects, fs.refs, clock=None).main()
     at("store formatted")
     want = deep(30, write, main)

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.storage import StorageError
 from portable_core.store import Repo
 
@@ -54,7 +55,7 @@ class Recording:
 def build():
     """Return (image, objects {id: raw}, ref values {name: set of ids})."""
     dev = RamFlash(BS, BC, PS)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     objects = {}
     refs = {}
     repo = Repo(Recording(fs.objects, objects), fs.refs, author="t", clock=None)
@@ -122,7 +123,7 @@ NON_ERASED = [a for b in USED_BLOCKS for a in range(b * BS, (b + 1) * BS) if IMA
 
 
 def test_pristine_store_is_sound():
-    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE))
+    fs = FlashStore.open(RamFlash(BS, BC, PS, image=IMAGE), retention=retention)
     assert fs.fsck()["clean"]
     for oid, raw in OBJECTS.items():
         assert fs.objects.get(oid) == raw
@@ -148,7 +149,7 @@ def test_bit_flips_never_give_wrong_answers(flip_list):
     image = dev.snapshot()
     changed = [a for a in {a for a, _ in flip_list} if image[a] != IMAGE[a]]
     try:
-        fs = FlashStore.open(dev)
+        fs = FlashStore.open(dev, retention=retention)
     except StorageError:
         return
     for oid, raw in OBJECTS.items():
@@ -181,14 +182,14 @@ def flip_then_repair(addr, bit, what):
     same heads."""
     dev = RamFlash(BS, BC, PS, strict=False, image=IMAGE)  # flips are physical: programs AND
     flip_bit(dev, addr // BS, addr % BS, bit)
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     for oid, raw in OBJECTS.items():
         assert fs.objects.get(oid) == raw
     rep = fs.fsck()
     assert not rep["clean"] and any(what in d for d in rep["damaged"]), rep
     heads = {name: fs.refs.get(name) for name in fs.refs.list()}
     fs.fsck(repair=True)
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     assert fs2.fsck()["clean"]
     assert {name: fs2.refs.get(name) for name in fs2.refs.list()} == heads
 

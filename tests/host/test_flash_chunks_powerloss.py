@@ -16,6 +16,7 @@ import hashlib
 from block_backend.devices import RamFlash
 from block_backend.faults import tear_variants
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.store import Repo
 
 BS = 4096
@@ -59,7 +60,7 @@ def repo_of(fs):
 
 def workload(dev, on_phase):
     """Run the steps; return the store and, per step, (branch, head) or ("compact", None)."""
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_of(fs)
     steps = [
         ("main", lambda: repo.main().set("cfg/a", 1)),
@@ -94,7 +95,7 @@ def apply_op(img, op, landed=None):
 
 
 def check_image(image, phase, results, deep):
-    fs = FlashStore.open(RamFlash(BS, BC, PS, image=image))
+    fs = FlashStore.open(RamFlash(BS, BC, PS, image=image), retention=retention)
     rep = fs.fsck()
     assert rep["clean"], (phase, rep)
     acked = {}
@@ -116,7 +117,7 @@ def check_image(image, phase, results, deep):
                 if b.mem(path):
                     assert hashlib.sha256(b.get(path)).digest() == hashlib.sha256(want).digest()
         repo.main().set("after/cut", BIG[:5000])
-        fs2 = FlashStore.open(RamFlash(BS, BC, PS, image=fs.dev.snapshot()))
+        fs2 = FlashStore.open(RamFlash(BS, BC, PS, image=fs.dev.snapshot()), retention=retention)
         assert fs2.fsck()["clean"]
         assert repo_of(fs2).main().get("after/cut") == BIG[:5000]
 
@@ -125,7 +126,7 @@ def test_power_cut_while_a_64k_value_is_written_compacted_and_removed():
     dev = Recorder()
     fs, results = workload(dev, lambda j: setattr(dev, "phase", j))
     assert fs.compactions >= 2
-    repo = repo_of(FlashStore.open(dev))
+    repo = repo_of(FlashStore.open(dev, retention=retention))
     assert repo.branch("side").get("blob") == BIG and repo.branch("side").get("mid") == MID
     img = bytearray(b"\xff" * (BS * BC))
     cases = 0

@@ -12,6 +12,7 @@ from block_backend.faults import flip_bit
 from block_backend.psramflash import PSRAM_BASE, PsramFlash, psram_available
 from block_backend.flashstore import DeviceFull, FlashStore
 from block_backend.records import T_CHUNK
+from portable_core import retention
 from portable_core.storage import StorageError
 from portable_support import raises, repo_on
 
@@ -27,12 +28,12 @@ def device(block_count):
 
 def reopen(dev, keep=None):
     gc.collect()
-    return FlashStore.open(dev, keep)
+    return FlashStore.open(dev, keep, retention=retention)
 
 
 def test_a_value_bigger_than_a_block_never_wedges_the_store():
     dev = device(32)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     main.set("big", "x" * 5000)  # a text: encoded, then chunked by the store
     main.set("small", 1)
@@ -49,7 +50,7 @@ def test_a_value_bigger_than_a_block_never_wedges_the_store():
 
 def test_a_value_too_big_for_the_device_is_refused_and_the_store_stays_usable():
     dev = device(32)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     main.set("a", 1)
     head = main.head()
@@ -67,7 +68,7 @@ def test_a_value_too_big_for_the_device_is_refused_and_the_store_stays_usable():
 
 def test_a_big_commit_message_is_chunked_and_compacted():
     dev = device(32)
-    fs = FlashStore.format(dev, keep=2)
+    fs = FlashStore.format(dev, keep=2, retention=retention)
     main = repo_on(fs).main()
     note = "release notes " * 300  # a 4.2 KB commit
     main.set("a", 1, message=note)
@@ -83,7 +84,7 @@ def test_a_big_commit_message_is_chunked_and_compacted():
 
 def test_a_damaged_chunk_is_reported_never_returned():
     dev = device(32)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     v = bytes(range(200)) * 30
     main.set("v", v)
@@ -116,7 +117,7 @@ def fill(main, size, limit):
 
 def test_a_full_device_accepts_the_deletes_that_free_it():
     dev = device(40)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_on(fs)
     main = repo.main()
     keys = fill(main, 2500, 40)
@@ -140,7 +141,7 @@ def test_a_full_device_accepts_the_deletes_that_free_it():
 
 def test_a_full_device_accepts_branch_removal_and_compaction():
     dev = device(40)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_on(fs)
     repo.main().set("base", 1)
     repo.main().clone("side")

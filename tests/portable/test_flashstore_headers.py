@@ -11,6 +11,7 @@ import gc
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.storage import StorageError
 from portable_support import read_block, repo_on
 
@@ -23,7 +24,7 @@ H = 16
 def build():
     """Return (device, {key: value} on main, main's head, heads of every commit)."""
     dev = RamFlash(BS, BC, PS)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     want = {}
     heads = []
@@ -73,7 +74,7 @@ def check_reads(fs, want, heads):
 def flip_and_check(dev, block, offset, bit, want, heads, recoverable, what, seq=None):
     flip_bit(dev, block, offset, bit)
     try:
-        fs = FlashStore.open(dev)
+        fs = FlashStore.open(dev, retention=retention)
     except StorageError:
         assert not recoverable, "open refused a recoverable store"
         return None
@@ -87,12 +88,12 @@ def flip_and_check(dev, block, offset, bit, want, heads, recoverable, what, seq=
     if recoverable:
         fs.fsck(repair=True)
         gc.collect()
-        fs2 = FlashStore.open(dev)
+        fs2 = FlashStore.open(dev, retention=retention)
         assert fs2.fsck()["clean"]
         assert check_reads(fs2, want, heads)
         # the store still takes commits, and they survive a reopen
         repo_on(fs2).main().set("after", "yes")
-        assert repo_on(FlashStore.open(dev)).main().get("after") == "yes"
+        assert repo_on(FlashStore.open(dev, retention=retention)).main().get("after") == "yes"
     return fs
 
 
@@ -123,18 +124,18 @@ def test_alloc_header_flip_in_the_head_block():
     b = fs.head
     assert not fs.head_sealed
     flip_bit(dev, b, H + 1, 0)  # the magic
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     assert fs2.seq_of(b) == fs.seq_of(b) and fs2.head == b
     assert check_reads(fs2, want, heads)
     # a commit appended to the recovered head survives a reopen (its seq is not reused)
     want["k0"] = "appended"
     heads.append(repo_on(fs2).main().set("k0", "appended"))
-    fs3 = FlashStore.open(dev)
+    fs3 = FlashStore.open(dev, retention=retention)
     assert check_reads(fs3, want, heads)
     rep = fs3.fsck()
     assert not rep["clean"] and [d for d in rep["damaged"] if "alloc header" in d], rep
     fs3.fsck(repair=True)
-    fs4 = FlashStore.open(dev)
+    fs4 = FlashStore.open(dev, retention=retention)
     assert fs4.fsck()["clean"] and check_reads(fs4, want, heads)
 
 
@@ -154,7 +155,7 @@ def test_alloc_header_and_seq_record_both_damaged():
         flip_bit(dev, b, H + 6, 3)
         flip_bit(dev, b, 2 * H + 5, 0)  # the T_SEQ record's payload
         try:
-            fs2 = FlashStore.open(dev)
+            fs2 = FlashStore.open(dev, retention=retention)
         except StorageError:
             fs2 = None
         if fs2 is not None:

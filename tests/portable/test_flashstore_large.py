@@ -11,6 +11,7 @@ from block_backend.devices import RamFlash
 from block_backend.flashstore import FlashStore
 from block_backend.psramflash import PSRAM_BASE, PsramFlash, psram_available
 from block_backend.records import OK, T_CHUNK, T_MANIFEST, scan_records
+from portable_core import retention
 from portable_support import repo_on
 
 # the 64 KiB value of the issue; on the firmware 32 KiB: its 140 KiB heap also
@@ -40,7 +41,7 @@ def digest(v):
 
 def reopen(dev, keep=None):
     gc.collect()
-    return FlashStore.open(dev, keep)
+    return FlashStore.open(dev, keep, retention=retention)
 
 
 def records_of(dev, typ):
@@ -61,7 +62,7 @@ def read_digest(dev, path="blobs/firmware.bin"):
     read allocated is garbage on return (on the firmware the next read needs the
     same hole again)."""
     gc.collect()
-    got = repo_on(FlashStore.open(dev)).main().get(path)
+    got = repo_on(FlashStore.open(dev, retention=retention)).main().get(path)
     assert len(got) == BIG
     return digest(got)
 
@@ -70,7 +71,7 @@ def test_a_64k_value_is_written_read_back_and_survives_reopen_and_compaction():
     v = big_value()  # first: the firmware's heap has one hole this big before the store opens
     want = digest(v)
     dev = big_device()
-    main = repo_on(FlashStore.format(dev)).main()
+    main = repo_on(FlashStore.format(dev, retention=retention)).main()
     main.set("blobs/firmware.bin", v)
     main.set("blobs/version", 3)
     v = main = None
