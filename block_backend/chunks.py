@@ -27,7 +27,7 @@ ENTRY = 6  # a manifest entry: u32 seq, u16 offset of one chunk record
 READ = 256  # bytes read at a time when verifying without a destination buffer
 CHUNK_MAX = 1024  # most object bytes in one chunk record: the RAM a write needs beyond the value
 HOLD_MAX = 0x20000  # most bytes of pending objects held when no batch fits (then DeviceFull)
-ROOM_BLOCKS = 2  # log.ROOM: free blocks kept beyond a copy of the log
+ROOM_BLOCKS = 2  # room.ROOM: free blocks kept beyond a copy of the log
 
 
 class Chunked:
@@ -97,7 +97,7 @@ def add_pieces(fs, pieces):
     fs._absent = None
     blocks = count(fs, size)
     total = size + 8 * blocks + HEAD + 8 + ENTRY * blocks
-    need = fs._need(total)
+    need = total // (fs.foot - fs.data_start - summary_size(8, fs.P)) + 2  # as log._write
     if size > max_size(fs) or 2 * need + ROOM_BLOCKS + 2 > fs.N - len(fs.bad_blocks()):
         raise DeviceFull("object of %d bytes does not fit this device: %d blocks of %d bytes "
                          "(an object needs at most half of the good blocks, and at most %d chunks "

@@ -49,9 +49,34 @@ class FlashObjects(ObjectStore):
         return self.fs.get_object(oid)
 
     def get_split(self, oid, skip):
-        """Return ``(first skip bytes, the rest as one bytearray)`` of ``oid``, or
-        None (see ObjectStore.get_split: a chunked object is read in place)."""
-        return self.fs.get_split(oid, skip)
+        """Return ``(first, rest)``: the first ``skip`` raw bytes of ``oid`` (bytes)
+        and the others in one new bytearray, or None (ObjectStore.get_split): a
+        chunked object is read straight into it (``block_backend.chunks``), a
+        record just read is cut in place; StorageError when damaged."""
+        fs = self.fs
+        oid = bytes(oid)
+        raw, b, _ = fs._find(oid)
+        if raw is not None and hasattr(raw, "at"):
+            from block_backend import chunks
+
+            got = chunks.read_split(fs, raw, skip)
+            raw = None
+            if got is not None:
+                return got
+            b = True
+        if type(raw) is list:  # held pieces (chunks.add_pieces)
+            raw = b"".join(raw)
+        if type(raw) is bytearray:  # read from flash for this call: cut in place
+            first = bytes(raw[:skip])
+            raw[0:skip] = b""
+            return first, raw
+        if raw is not None:
+            return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
+        if b or fs.lost:
+            from binascii import hexlify
+
+            raise StorageError("object %s is damaged on flash" % hexlify(oid).decode())
+        return None
 
     def mem(self, oid):
         """Return True when ``oid`` is stored."""
@@ -119,12 +144,6 @@ class FlashStore(Log, Index):
     that needs a compaction. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
     ``damage`` (list of strings found at mount), ``compactions``.
     """
-
-    # set on the instance only when used (a class attribute costs no RAM per store)
-    _through = False  # this compaction commits a ref update (compaction.py)
-    _placed = None  # (block, offset) of the chunk record a batch placed last (chunks.py)
-    _hold = False  # True: a flush found no room; objects wait for the ref update
-    _uncommitted = None  # blocks after the last commit point at open (room.drop_tail)
 
     def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         self.dev = device
@@ -207,18 +226,11 @@ class FlashStore(Log, Index):
 
     mount = open
 
-    def compact(self):
+    def compact(self, keep=-1, through=False):
         """Copy what the refs reach (history per ``keep``) and the pending objects'
         references into fresh blocks, then erase the old blocks oldest first
-        (``block_backend.compaction``)."""
-        from block_backend.compaction import compact
-
-        return compact(self)
-
-    def _compact(self, keep=-1, through=False):
-        """Compact copying ``keep`` commits of history (-1: ``self.keep``);
-        ``through``: commit a ref update that did not fit (``room.make_room``,
-        ``block_backend.compaction.compact``)."""
+        (``block_backend.compaction``). ``keep`` (-1: the store's) other than the
+        store's becomes the store's; ``through``: internal (``room.make_room``)."""
         from block_backend.compaction import compact
 
         return compact(self, keep, through)

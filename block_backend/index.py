@@ -323,39 +323,12 @@ class Index:
         oid = bytes(oid)
         raw, b, _ = self._find(oid)
         if raw is not None and hasattr(raw, "at"):  # chunked: built from its chunks
-            got = self.get_split(oid, 0)
+            got = self.objects.get_split(oid, 0)
             return None if got is None else got[1]
         if type(raw) is list:  # held pieces (chunks.add_pieces)
             return b"".join(raw)
         if raw is not None:
             return raw if type(raw) is bytes else bytes(raw)
-        if b or self.lost:
-            raise StorageError("object %s is damaged on flash" % binascii.hexlify(oid).decode())
-        return None
-
-    def get_split(self, oid, skip):
-        """Return ``(first, rest)``: the first ``skip`` raw bytes of ``oid`` (bytes)
-        and the others in one new bytearray (a chunked object is read straight
-        into it, see ``block_backend.chunks``); None when absent, StorageError
-        when damaged."""
-        oid = bytes(oid)
-        raw, b, _ = self._find(oid)
-        if raw is not None and hasattr(raw, "at"):
-            from block_backend import chunks
-
-            got = chunks.read_split(self, raw, skip)
-            raw = None
-            if got is not None:
-                return got
-            b = True
-        if type(raw) is list:  # held pieces (chunks.add_pieces)
-            raw = b"".join(raw)
-        if type(raw) is bytearray:  # read from flash for this call: cut in place
-            first = bytes(raw[:skip])
-            raw[0:skip] = b""
-            return first, raw
-        if raw is not None:
-            return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
         if b or self.lost:
             raise StorageError("object %s is damaged on flash" % binascii.hexlify(oid).decode())
         return None
@@ -391,7 +364,7 @@ class Index:
                 base = bytes(base)
             self._pending.append((oid, raw, base, base_raw))
             self._pending_bytes += len(raw) + 8
-            if self._pending_bytes > PENDING_MAX and not self._hold:
+            if self._pending_bytes > PENDING_MAX and not getattr(self, "_hold", False):
                 try:
                     self._flush_objects()
                 except DeviceFull:

@@ -24,7 +24,6 @@ from portable_core.storage import StorageError
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
 S_BAD = 1  # state bits of a block: a program or erase failed there
 S_LOG = 2  # in the log (its seq is in ``oseq``)
-ROOM = 2  # free blocks kept beyond a copy of the whole log (docs/DESIGN.md "A full device")
 
 
 class Log:
@@ -288,14 +287,8 @@ class Log:
         """Make ``b`` the (empty, unsealed unless None) head block."""
         self.head = b
         self.head_pos = self.data_start
-        # emptied in place: a new head while a large value is being written must
-        # not leave new lasting objects beside it (they would split its hole)
-        if getattr(self, "head_offs", None) is None:
-            self.head_prefix = bytearray()
-            self.head_offs = array("H")
-        else:
-            self.head_prefix[:] = b""
-            self.head_offs[:] = array("H")
+        self.head_prefix = bytearray()
+        self.head_offs = array("H")
         self.head_sealed = b is None
 
     def _mount_head(self, b, buf):
@@ -567,16 +560,6 @@ class Log:
         for r in tail:
             yield r
 
-    def _need(self, total):
-        """Return the blocks a batch of ``total`` bytes of records may take (with
-        slack for a partly filled head and summaries)."""
-        return total // (self.foot - self.data_start - summary_size(8, self.P)) + 2
-
-    def _room_ok(self, need):
-        """Return True when, after a batch of ``need`` blocks, a compaction could
-        still copy the whole log (plus ``ROOM`` blocks) into the free blocks."""
-        return self.free_blocks() - need >= self.nlog + need + ROOM
-
     def _write(self, tail, extra=None, extra_bytes=0, ref=None):
         """Program the pending objects, ``extra()``'s records (``extra_bytes`` in
         all) and the records ``tail`` as one batch; compact first when free blocks
@@ -584,9 +567,10 @@ class Log:
         then nothing was programmed). ``ref``: the ``(name, id)`` ``tail`` sets."""
         total = self._pending_bytes + extra_bytes
         total += sum(len(r) for o, r in tail)
-        need = self._need(total)
-        if not self._compacting and (self.free_blocks() - need < self._reserve()
-                                     or not self._room_ok(need)):
+        # blocks the batch may take (slack for a partly filled head and summaries)
+        need = total // (self.foot - self.data_start - summary_size(8, self.P)) + 2
+        free = self.free_blocks() - need  # after the batch: room for a copy of the log?
+        if not self._compacting and (free < self._reserve() or free < self.nlog + need + 2):
             from block_backend.room import make_room
 
             if make_room(self, need, ref):
@@ -601,11 +585,11 @@ class Log:
             except NoSpace:
                 raise DeviceFull("device full")
         self._bad_new = []
-        if self._uncommitted is not None:
+        if getattr(self, "_uncommitted", None) is not None:
             self._uncommitted = None
         self.dev.ioctl(3, 0)
         self._pending.clear()
         self._pending_bytes = 0
         self._absent = None
-        if self._hold:
+        if getattr(self, "_hold", False):
             self._hold = False

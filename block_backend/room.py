@@ -4,6 +4,15 @@ its batch would not leave room for a compaction. Functions of a ``FlashStore``
 
 from block_backend.errors import BadBlock, DeviceFull
 
+ROOM = 2  # free blocks kept beyond a copy of the whole log (docs/DESIGN.md "A full device")
+
+
+def fits(fs, need):
+    """Return True when, after a batch of ``need`` blocks, a compaction could
+    still copy the whole log (plus ``ROOM`` blocks) into the free blocks (log.py
+    ``_write`` checks the same)."""
+    return fs.free_blocks() - need >= fs.nlog + need + ROOM
+
 
 def make_room(fs, need, ref):
     """Free blocks for a batch of ``need`` blocks (docs/DESIGN.md "A full
@@ -12,16 +21,16 @@ def make_room(fs, need, ref):
     fit is done by that compaction itself (its snapshot holds the new ref:
     what a delete or branch removal frees is not copied). Return True when the
     write is done; raise DeviceFull when nothing helps (nothing changed)."""
-    if drop_tail(fs) and fs._room_ok(need) and fs.free_blocks() - need >= fs._reserve():
+    if drop_tail(fs) and fits(fs, need) and fs.free_blocks() - need >= fs._reserve():
         return False
     for keep in (-1, 1):  # -1: fs.keep
         if keep == 1 and fs.keep == 1:
             break
         try:
-            fs._compact(keep)
+            fs.compact(keep)
         except DeviceFull:  # the copy did not fit (nothing changed): try less history
             continue
-        if fs._room_ok(need):
+        if fits(fs, need):
             return False
     if ref is not None:
         name, oid = ref
@@ -31,7 +40,7 @@ def make_room(fs, need, ref):
         else:
             fs._refs[name] = oid
         try:
-            fs._compact(1, True)
+            fs.compact(1, True)
             fs._hold = False
             return True
         except DeviceFull:
@@ -53,7 +62,7 @@ def drop_tail(fs):
     would need room to copy around them. Return True when blocks were freed.
     Only before the first write after the open (``_write`` forgets them: the
     head may hold new commits then)."""
-    tail = fs._uncommitted
+    tail = getattr(fs, "_uncommitted", None)
     fs._uncommitted = None
     if not tail:
         return False

@@ -67,7 +67,7 @@ BUCKETS = const(32)  # buckets of an inner node (5 bits of the name's hash)
 MAX_DEPTH = const(50)  # deepest inner node: bits 250..254 of the 256-bit hash
 MAX_STEP_BYTES = const(255)  # longest path segment, in UTF-8 bytes
 KIND_CONTENTS = const(0)
-LARGE_VALUE = const(4096)  # a byte string this long is held and read back in place
+_LARGE = const(4096)  # a byte string this long is held and read back in place
 KIND_NODE = const(1)
 FORMAT_FLAT = const(0)
 FORMAT_INNER = const(1)
@@ -132,36 +132,24 @@ def bucket(name, depth):
 def contents_entry(name, value):
     """Return the in-memory entry storing the CBOR value ``value`` at ``name``;
     CBORError if it has no encoding, or if its encoding is over DEFAULT_MAX_SIZE
-    bytes (what ``decode_object`` reads back). A byte string of ``LARGE_VALUE``
-    bytes or more is not encoded: the entry holds its pieces (``large_pieces``),
-    so RAM holds the value once."""
+    bytes (what ``decode_object`` reads back). A byte string of ``_LARGE`` (4096)
+    bytes or more is not encoded: the entry holds the contents object's raw
+    bytes as two pieces, ``[tag and CBOR head, the value]`` (the value as
+    ``bytes``: a bytearray or memoryview is copied once, so that later edits of
+    it do not change the tree), so RAM holds the value once."""
     t = type(value)
-    if (t is bytes or t is bytearray or t is memoryview) and len(value) >= LARGE_VALUE:
-        return (name, KIND_CONTENTS, large_pieces(value))
+    n = len(value) if t is bytes or t is bytearray or t is memoryview else 0
+    if n >= _LARGE:
+        head = encode_head(2, n)  # a byte string of n bytes
+        if len(head) + n > DEFAULT_MAX_SIZE:
+            raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
+                            % (len(head) + n, DEFAULT_MAX_SIZE))
+        return (name, KIND_CONTENTS, [bytes((TAG_CONTENTS,)) + head, value if t is bytes else bytes(value)])
     raw = encode_object(TAG_CONTENTS, value)
     if len(raw) - 1 > DEFAULT_MAX_SIZE:
         raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
                         % (len(raw) - 1, DEFAULT_MAX_SIZE))
     return (name, KIND_CONTENTS, bytearray(raw))
-
-
-def large_pieces(value):
-    """Return ``[head, value]``, the raw bytes of the contents object holding the
-    byte string ``value`` in two pieces: the tag and CBOR head, then the value
-    (as ``bytes``: a bytearray or memoryview is copied once, so that later edits
-    of it do not change the tree). CBORError when longer than the decoder
-    reads back (``DEFAULT_MAX_SIZE``)."""
-    n = len(value)
-    if n + (3 if n < 0x10000 else 5) > DEFAULT_MAX_SIZE:
-        raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
-                        % (n + 5, DEFAULT_MAX_SIZE))
-    if type(value) is not bytes:
-        value = bytes(value)
-    if n < 0x10000:
-        head = bytes((TAG_CONTENTS, 0x59, n >> 8, n & 0xFF))
-    else:
-        head = bytes((TAG_CONTENTS, 0x5A, n >> 24, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF))
-    return [head, value]
 
 
 class Flat:
@@ -260,7 +248,7 @@ def entry_id(entry):
         return ref
     if isinstance(ref, bytearray):
         return hashlib.sha256(ref).digest()
-    if isinstance(ref, list):  # a large byte string's pieces (large_pieces)
+    if isinstance(ref, list):  # a large byte string's pieces (contents_entry)
         h = hashlib.sha256()
         for piece in ref:
             h.update(piece)
@@ -531,49 +519,33 @@ def entry_value(store, entry):
     in RAM, else read from ``store``)."""
     if isinstance(entry[2], bytearray):
         return decode_object(entry[2])[1]
-    if isinstance(entry[2], list):  # a large byte string held in RAM (large_pieces)
+    if isinstance(entry[2], list):  # a large byte string held in RAM (contents_entry)
         return entry[2][1]
     return read_contents(store, entry[2])
 
 
 def read_contents(store, oid):
     """Return the value of contents object ``oid`` in ``store`` (TreeError if it is
-    missing or not a contents object). A byte string of ``LARGE_VALUE`` bytes or
-    more comes back as a ``bytearray``: the buffer the store filled
+    missing or not a contents object). A byte string of ``_LARGE`` (4096) bytes
+    or more comes back as a ``bytearray``: the buffer the store filled
     (``ObjectStore.get_split``), its CBOR head cut off in place, never copied."""
     split = None if store is None else getattr(store, "get_split", None)
     got = None if split is None else split(oid, 1)
     if got is None or got[0] != b"\x42":  # missing or not contents: say which
         return _read_body(store, oid, TAG_CONTENTS, "contents", "contents")
-    rest = got[1]
+    enc = got[1]
     got = None
-    if len(rest) > LARGE_VALUE and _cut_bytes_head(rest):
-        return rest
+    # exactly one canonical byte string of at least _LARGE bytes, as decode would
+    # accept it: its head is cut off in place
+    h = 3 if enc[0] == 0x59 else 5 if enc[0] == 0x5A else 0
+    n = len(enc) - h
+    if h and _LARGE <= n and n + h <= DEFAULT_MAX_SIZE and enc[:h] == encode_head(2, n):
+        enc[0:h] = b""
+        return enc
     try:
-        return cbor_decode(rest)
+        return cbor_decode(enc)
     except CBORError as exc:
         raise TreeError("object %s: bad contents object: %s" % (to_hex(oid), exc))
-
-
-def _cut_bytes_head(enc):
-    # True (and the head removed from ``enc`` in place) when ``enc`` is exactly the
-    # canonical CBOR encoding of one byte string of at least LARGE_VALUE bytes
-    # that the decoder would accept (at most DEFAULT_MAX_SIZE bytes in all)
-    b0 = enc[0]
-    if b0 == 0x59:
-        h = 3
-        n = (enc[1] << 8) | enc[2]
-    elif b0 == 0x5A:
-        h = 5
-        n = (enc[1] << 24) | (enc[2] << 16) | (enc[3] << 8) | enc[4]
-        if n < 0x10000:
-            return False
-    else:
-        return False
-    if n < LARGE_VALUE or n != len(enc) - h or len(enc) > DEFAULT_MAX_SIZE:
-        return False
-    enc[0:h] = b""
-    return True
 
 
 def resolve(store, slot, depth):

@@ -8,6 +8,19 @@ A *ref store* maps a ref name (a ``str`` such as ``"heads/main"``) to an object 
 ``test_and_set`` is the single atomic primitive the store relies on: every head
 update goes through it, so two writers racing on one branch never lose a commit.
 
+Two optional object store methods carry large values without a second copy
+(the core uses them when a store has them, else ``add`` / ``get``):
+``add_pieces(pieces)`` stores the object whose raw bytes are the concatenation
+of ``pieces`` (bytes-like; the core passes a large byte string's CBOR head and
+the value itself) and returns its id, as ``add`` would; ``get_split(oid, skip)``
+returns ``(first, rest)``, the first ``skip`` raw bytes as ``bytes`` and all the
+others in one new ``bytearray`` (None when absent; verified like ``get``): the
+core reads contents with ``skip`` = 1 and keeps ``rest``, its CBOR head cut off
+in place, as a large byte string's value. The flash store streams both through
+chunks; the memory and directory stores implement them by joining and copying
+(``storage_pieces.py``). They are not methods of ``ObjectStore`` (a device would
+pay their RAM through every store class).
+
 Backends: ``MemObjectStore`` / ``MemRefStore`` (portable_core.memstore); the block
 device store in ``block_backend`` implements the same methods.
 """
@@ -40,31 +53,6 @@ class ObjectStore:
         ``StorageError``: corrupt data is reported, never returned.
         """
         raise NotImplementedError
-
-    def add_pieces(self, pieces):
-        """Store the object whose raw bytes are the concatenation of ``pieces`` (a
-        list of bytes-like objects) and return its id, as ``add`` would.
-
-        The core hands a large value this way (its CBOR head, then the value
-        itself) so that no joined copy is built; a backend that stores large
-        objects in pieces (the flash store's chunks) streams them. This default
-        joins them and calls ``add``."""
-        return self.add(b"".join(pieces))
-
-    def get_split(self, oid, skip):
-        """Return ``(first, rest)``: the first ``skip`` raw bytes of object ``oid``
-        as ``bytes`` and all the others in one new ``bytearray``; None when absent;
-        verified like ``get``.
-
-        The core reads a contents object with ``skip`` = 1 and, for a large byte
-        string, keeps ``rest`` (its CBOR head cut off in place) as the value: a
-        backend that stores large objects in pieces (the flash store's chunks)
-        fills ``rest`` straight from them, so RAM holds the value once. This
-        default copies from ``get``."""
-        raw = self.get(oid)
-        if raw is None:
-            return None
-        return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
 
     def mem(self, oid):
         """Return True when object ``oid`` is stored."""

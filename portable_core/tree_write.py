@@ -109,10 +109,14 @@ def _write_node(node, src, objects, stats, release=False):
             if isinstance(ref, bytearray):  # contents held in RAM
                 oid = _sha(ref)
                 _put(objects, ref, oid, stats)
-            elif isinstance(ref, list):  # a large byte string, in pieces (node.large_pieces)
+            elif isinstance(ref, list):  # a large byte string, in pieces (node.contents_entry)
                 oid = entry_id(items[k])
                 if not objects.mem(oid):
-                    objects.add_pieces(ref)
+                    add = getattr(objects, "add_pieces", None)  # optional (storage.py)
+                    if add is None:
+                        objects.add(ref[0] + ref[1])
+                    else:
+                        add(ref)
                     stats[0] += len(ref[0]) + len(ref[1])
                     stats[1] += 1
             elif isinstance(ref, bytes):
