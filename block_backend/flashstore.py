@@ -45,38 +45,10 @@ class FlashObjects(ObjectStore):
         return chunks.add_pieces(self.fs, pieces)
 
     def get(self, oid):
-        """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged)."""
+        """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged); a
+        chunked object as one new bytearray filled from its chunks (the core cuts
+        a large value out of it in place)."""
         return self.fs.get_object(oid)
-
-    def get_split(self, oid, skip):
-        """Return ``(first, rest)``: the first ``skip`` raw bytes of ``oid`` (bytes)
-        and the others in one new bytearray, or None (ObjectStore.get_split): a
-        chunked object is read straight into it (``block_backend.chunks``), a
-        record just read is cut in place; StorageError when damaged."""
-        fs = self.fs
-        oid = bytes(oid)
-        raw, b, _ = fs._find(oid)
-        if raw is not None and hasattr(raw, "at"):
-            from block_backend import chunks
-
-            got = chunks.read_split(fs, raw, skip)
-            raw = None
-            if got is not None:
-                return got
-            b = True
-        if type(raw) is list:  # held pieces (chunks.add_pieces)
-            raw = b"".join(raw)
-        if type(raw) is bytearray:  # read from flash for this call: cut in place
-            first = bytes(raw[:skip])
-            raw[0:skip] = b""
-            return first, raw
-        if raw is not None:
-            return bytes(raw[:skip]), bytearray(memoryview(raw)[skip:])
-        if b or fs.lost:
-            from binascii import hexlify
-
-            raise StorageError("object %s is damaged on flash" % hexlify(oid).decode())
-        return None
 
     def mem(self, oid):
         """Return True when ``oid`` is stored."""

@@ -322,9 +322,14 @@ class Index:
         """Return the raw bytes of ``oid``, None when absent; StorageError when damaged."""
         oid = bytes(oid)
         raw, b, _ = self._find(oid)
-        if raw is not None and hasattr(raw, "at"):  # chunked: built from its chunks
-            got = self.objects.get_split(oid, 0)
-            return None if got is None else got[1]
+        if raw is not None and hasattr(raw, "at"):  # chunked: read into one buffer
+            from block_backend import chunks
+
+            got = chunks.read_split(self, raw, 0)
+            if got is not None:
+                return got[1]
+            b = True
+            raw = None
         if type(raw) is list:  # held pieces (chunks.add_pieces)
             return b"".join(raw)
         if raw is not None:

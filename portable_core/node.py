@@ -46,7 +46,6 @@ from portable_core.cbor import (
     DEFAULT_MAX_SIZE,
     CBORError,
     Decoder,
-    decode as cbor_decode,
     decode_text,
     encode_head,
     utf8_strict,
@@ -479,10 +478,12 @@ def _take_id(dec):
     dec.pos = pos + 34
 
 
-def _read_body(store, oid, tag, what, a_what):
-    # the body of object ``oid`` of type ``tag`` from ``store``; TreeError naming
-    # the id if it is missing, malformed or of another type
-    raw = store.get(oid) if store is not None else None
+def _read_body(store, oid, tag, what, a_what, raw=None):
+    # the body of object ``oid`` of type ``tag`` from ``store`` (``raw``: its bytes,
+    # already read); TreeError naming the id if it is missing, malformed or of
+    # another type
+    if raw is None:
+        raw = store.get(oid) if store is not None else None
     if raw is None:
         raise TreeError("missing %s object %s" % (what, to_hex(oid)))
     try:
@@ -526,26 +527,19 @@ def entry_value(store, entry):
 
 def read_contents(store, oid):
     """Return the value of contents object ``oid`` in ``store`` (TreeError if it is
-    missing or not a contents object). A byte string of ``_LARGE`` (4096) bytes
-    or more comes back as a ``bytearray``: the buffer the store filled
-    (``ObjectStore.get_split``), its CBOR head cut off in place, never copied."""
-    split = None if store is None else getattr(store, "get_split", None)
-    got = None if split is None else split(oid, 1)
-    if got is None or got[0] != b"\x42":  # missing or not contents: say which
-        return _read_body(store, oid, TAG_CONTENTS, "contents", "contents")
-    enc = got[1]
-    got = None
-    # exactly one canonical byte string of at least _LARGE bytes, as decode would
-    # accept it: its head is cut off in place
-    h = 3 if enc[0] == 0x59 else 5 if enc[0] == 0x5A else 0
-    n = len(enc) - h
-    if h and _LARGE <= n and n + h <= DEFAULT_MAX_SIZE and enc[:h] == encode_head(2, n):
-        enc[0:h] = b""
-        return enc
-    try:
-        return cbor_decode(enc)
-    except CBORError as exc:
-        raise TreeError("object %s: bad contents object: %s" % (to_hex(oid), exc))
+    missing or not a contents object). When the store hands back a ``bytearray``
+    (the flash store does for an object read from its chunks) holding one byte
+    string of ``_LARGE`` (4096) bytes or more, that buffer is the value, its tag
+    and CBOR head cut off in place: RAM holds it once."""
+    raw = store.get(oid) if store is not None else None
+    if type(raw) is bytearray and len(raw) > _LARGE and raw[0] == TAG_CONTENTS:
+        # exactly one canonical byte string, as decode would accept it
+        h = 4 if raw[1] == 0x59 else 6 if raw[1] == 0x5A else 0
+        n = len(raw) - h
+        if h and _LARGE <= n and n + h - 1 <= DEFAULT_MAX_SIZE and raw[1:h] == encode_head(2, n):
+            raw[0:h] = b""
+            return raw
+    return _read_body(store, oid, TAG_CONTENTS, "contents", "contents", raw)
 
 
 def resolve(store, slot, depth):

@@ -8,18 +8,16 @@ A *ref store* maps a ref name (a ``str`` such as ``"heads/main"``) to an object 
 ``test_and_set`` is the single atomic primitive the store relies on: every head
 update goes through it, so two writers racing on one branch never lose a commit.
 
-Two optional object store methods carry large values without a second copy
-(the core uses them when a store has them, else ``add`` / ``get``):
-``add_pieces(pieces)`` stores the object whose raw bytes are the concatenation
-of ``pieces`` (bytes-like; the core passes a large byte string's CBOR head and
-the value itself) and returns its id, as ``add`` would; ``get_split(oid, skip)``
-returns ``(first, rest)``, the first ``skip`` raw bytes as ``bytes`` and all the
-others in one new ``bytearray`` (None when absent; verified like ``get``): the
-core reads contents with ``skip`` = 1 and keeps ``rest``, its CBOR head cut off
-in place, as a large byte string's value. The flash store streams both through
-chunks; the memory and directory stores implement them by joining and copying
-(``storage_pieces.py``). They are not methods of ``ObjectStore`` (a device would
-pay their RAM through every store class).
+Large values travel without a second copy. An object store may have the
+optional method ``add_pieces(pieces)``: store the object whose raw bytes are the
+concatenation of ``pieces`` (bytes-like; the core passes a large byte string's
+tag and CBOR head, then the value itself) and return its id, as ``add`` would
+(without it the core joins the pieces and calls ``add``). ``get`` may return a
+new ``bytearray`` that the caller owns: the core then cuts a large byte string's
+head off it in place and returns that buffer as the value. The flash store does
+both through its chunks; the memory and directory stores join
+(``storage_pieces.py``). ``add_pieces`` is not a method of ``ObjectStore``: a
+device would pay its RAM through every store class.
 
 Backends: ``MemObjectStore`` / ``MemRefStore`` (portable_core.memstore); the block
 device store in ``block_backend`` implements the same methods.
