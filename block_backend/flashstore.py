@@ -18,9 +18,9 @@ from array import array
 
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
-from block_backend.layout import header_size
+from block_backend.layout import FMT_LEN, FORMAT_VERSION, header_size, parse_format_header
 from block_backend.log import Log
-from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_records  # noqa: F401
+from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, align, encode_record, scan_records  # noqa: F401
 from portable_core.storage import ObjectStore, RefStore, StorageError
 
 
@@ -108,13 +108,17 @@ class FlashStore(Log, Index):
     per block, ``block_size // 128`` bytes each); when they do not all fit, there
     are none and lookups read the blocks' summaries. ``prog_size``: the program
     unit, default the device's ``prog_size`` attribute, else ``PROG_SIZE`` (16;
-    MicroPython's native flash objects have no such attribute); a store must be
-    opened with the unit it was formatted with. ``retention``: what compaction
+    MicroPython's native flash objects have no such attribute) at format, the
+    image's own at open. The geometry must be within the format's limits
+    (``formats.GeometryError``); an image opens only on the geometry it was
+    formatted for (``formats.FormatMismatch``). ``retention``: what compaction
     and fsck keep and follow (``portable_core.retention``, or an object with its
     ``links`` and ``kept_commits``; the block layer knows no object format);
     without one, ``compact`` and ``fsck`` raise StorageError, and so does a write
-    that needs a compaction. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
-    ``damage`` (list of strings found at mount), ``compactions``.
+    that needs a compaction. Attributes: ``objects`` (ObjectStore), ``refs``
+    (RefStore), ``damage`` (list of strings found at mount), ``corrected``
+    (records read after correcting a flipped bit in an erased-looking tail, or
+    bits flipped in padding), ``compactions``.
     """
 
     def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
@@ -124,10 +128,18 @@ class FlashStore(Log, Index):
         self.N = device.ioctl(4, 0)
         if prog_size is None:
             prog_size = getattr(device, "prog_size", PROG_SIZE)
-        self.P = prog_size
-        self.H = header_size(self.P)
-        self.data_start = 2 * self.H
-        self.foot = self.B - self.H
+        p = self.P = prog_size
+        b = self.B
+        n = self.N
+        if p < 1 or p > 256 or p & (p - 1) or b % p or b < 16 * p or b < 512 or b > 65536 or n < 6 or n > 65535:
+            from block_backend.formats import check_geometry  # outside the format's limits
+
+            check_geometry(b, n, p)
+        self.fmt = (FORMAT_VERSION, p, b, n)  # what format headers must say
+        self.H = header_size(p)
+        self.alloc_at = align(FMT_LEN, p)  # the format header is [0, alloc_at)
+        self.data_start = self.alloc_at + self.H
+        self.foot = b - self.H
         self.keep = keep
         # longest delta chain this store writes (reads accept up to index.MAX_DEPTH)
         self.max_chain = MAX_DEPTH
@@ -137,6 +149,7 @@ class FlashStore(Log, Index):
         self._refs = {}
         self.refs_damaged = False
         self.damage = []
+        self.corrected = []  # records a mount read after correcting a bit of an erased-looking tail
         self.lost = False
         self.unplaced = []  # blocks with records whose seq is unknown (damaged alloc header)
         self.compactions = 0
@@ -191,8 +204,20 @@ class FlashStore(Log, Index):
 
     @classmethod
     def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
-        """Mount the log on ``device``: find the last complete commit."""
+        """Mount the log on ``device``: find the last complete commit. The image must
+        be of this format version and of the device's geometry
+        (``formats.FormatMismatch`` names the difference); without a program
+        unit from the caller or the device, the image's is used."""
         fs = cls(device, keep, filter_ram, prog_size, retention)
+        if prog_size is None and getattr(device, "prog_size", None) is None:
+            buf = bytearray(FMT_LEN)
+            for b in range(fs.N):  # the first valid version 2 format header's unit
+                device.readblocks(b, buf, 0)
+                fmt = parse_format_header(buf)
+                if fmt is not None and fmt[1] == FORMAT_VERSION:
+                    if fmt[2] != fs.P:
+                        fs = cls(device, keep, filter_ram, fmt[2], retention)
+                    break
         fs._mount()
         return fs
 

@@ -10,7 +10,7 @@ import hashlib
 
 from block_backend.errors import BadBlock
 from block_backend.log import S_BAD
-from block_backend.layout import MAGIC_ALLOC, MAGIC_ERASE, parse_header, parse_summary
+from block_backend.layout import FMT_LEN, MAGIC_ALLOC, parse_format_header, parse_header, parse_summary
 from block_backend.records import (OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, TORN, all_ff, header_ok,
                                    rec_ok, scan_records)
 from portable_core.storage import StorageError
@@ -23,14 +23,17 @@ def fsck(fs, repair=False):
 
     Returns a dict: ``records``, ``objects``, ``damaged`` (list of strings),
     ``bad_blocks`` (blocks retired after a failed program or erase),
-    ``torn`` (interrupted writes at the log's end, harmless), ``refs`` (name ->
+    ``torn`` (interrupted writes at the log's end, harmless), ``corrected``
+    (records read after correcting one flipped bit in an erased-looking last unit:
+    a torn write one bit short or a flip there, the record as written; a flip
+    elsewhere is in ``damaged``), ``refs`` (name ->
     "ok" or what is missing), ``missing``, ``clean`` (bool). With ``repair``,
     a damaged store is compacted (only verified objects are copied, damaged
     records and summaries are dropped); refs are never guessed."""
     from block_backend.compaction import retention_of
 
     ret = retention_of(fs)
-    rep = {"records": 0, "objects": 0, "damaged": list(fs.damage), "torn": 0,
+    rep = {"records": 0, "objects": 0, "damaged": list(fs.damage), "corrected": list(fs.corrected), "torn": 0,
            "refs": {}, "missing": 0, "pruned": 0, "bad_blocks": fs.bad_blocks()}
     for b in fs._log_order():
         buf = fs._read(b, 0, fs.B)
@@ -85,19 +88,28 @@ def fsck(fs, repair=False):
 
 
 def _fsck_headers(fs, rep):
-    """Check every good block's erase and alloc headers; return the free blocks
+    """Check every good block's format and alloc headers; return the free blocks
     whose headers are damaged (repair erases them). An erased header is fine (a
     block erased before its header was written; a free block)."""
     wipe = []
     for b in range(fs.N):
         if fs.state[b] & S_BAD:
             continue
-        hdr = fs._read(b, 0, 2 * fs.H)
-        if parse_header(hdr, MAGIC_ERASE) is None and not all_ff(hdr, 0, fs.H):
+        hdr = fs._read(b, 0, fs.data_start)
+        fmt = parse_format_header(hdr)
+        # a header whose first unit is erased is a torn erase, whose last unit is
+        # erased a torn program: not damage (the block is erased before reuse)
+        if fmt is None and not all_ff(hdr, 0, fs.P) and \
+                not all_ff(hdr, (FMT_LEN - 1) // fs.P * fs.P, fs.alloc_at):
             _fsck_note(fs, rep, "block %d: erase header damaged" % b)
             if not fs._in_log(b):
                 wipe.append(b)
-        if parse_header(memoryview(hdr)[fs.H:], MAGIC_ALLOC) is None and not all_ff(hdr, fs.H, 2 * fs.H):
+        elif fmt is not None and fmt[1:] != fs.fmt:
+            _fsck_note(fs, rep, "block %d: erase header of another format" % b)
+            if not fs._in_log(b):
+                wipe.append(b)
+        if parse_header(memoryview(hdr)[fs.alloc_at:], MAGIC_ALLOC) is None and \
+                not all_ff(hdr, fs.alloc_at, fs.data_start):
             if not fs._in_log(b) and b not in fs.unplaced:
                 _fsck_note(fs, rep, "block %d: alloc header damaged (free block)" % b)
                 wipe.append(b)

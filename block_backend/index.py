@@ -30,18 +30,20 @@ class Index:
 
     def _read_record(self, b, off):
         """Return (typ, payload: a bytearray of exactly its length) of the valid
-        record at (b, off), or None when damaged."""
+        record at (b, off) (one flipped bit corrected: crcfix), or None when damaged."""
         if off + 8 > self.B:
             return None
         hdr = self._read(b, off, 8)
         n = header_ok(hdr, 0, 8 + 0xFFFF)
-        if n < 0 or off + 8 + n > self.B:
-            return None
-        p = self._read(b, off + 4, n)
-        crc = self._read(b, off + 4 + n, 4)
-        if crc32(p, crc32(memoryview(hdr)[:4])) != struct.unpack("<I", crc)[0]:
-            return None
-        return hdr[0], p
+        if n >= 0 and off + 8 + n <= self.B:
+            p = self._read(b, off + 4, n)
+            crc = self._read(b, off + 4 + n, 4)
+            if crc32(p, crc32(memoryview(hdr)[:4])) == struct.unpack("<I", crc)[0]:
+                return hdr[0], p
+        from block_backend.crcfix import read_fixed  # one flipped bit?
+        from block_backend.records import rec_ok
+
+        return read_fixed(self, b, off, header_ok, rec_ok)
 
     # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
 

@@ -228,7 +228,12 @@ def test_fsck_reports_damage_and_repairs():
         at = bytes(dev.read_raw(b * BS, BS)).find(b"zzzzzz")
         if at >= 0:
             break
-    flip_bit(dev, b, at, 0)
+    flip_bit(dev, b, at, 0)  # one bit: corrected by the CRC, reported
+    f = FlashStore.open(dev, retention=retention)
+    assert f.objects.get(garbage) == b"B\x66zzzzzz"
+    rep = f.fsck()
+    assert not rep["clean"] and [d for d in rep["damaged"] if "flipped bit corrected" in d], rep
+    flip_bit(dev, b, at + 2, 3)  # two bits: damaged
     d = dev
     f = FlashStore.open(d, retention=retention)
     rep = f.fsck()

@@ -18,7 +18,8 @@ from portable_support import read_block, repo_on
 BS = 1024
 BC = 16
 PS = 16
-H = 16
+H = 16  # alloc header and footer: 12 bytes in prog units
+E = 32  # format (erase) header: 24 bytes in prog units; the alloc header follows
 
 
 def build():
@@ -108,7 +109,7 @@ def _alloc_header_flip_in_sealed(which):
     blocks = sealed_blocks(dev, fs)
     assert len(blocks) >= 2
     b = blocks[which]
-    assert flip_and_check(dev, b, H + 6, 3, want, heads, True, "alloc header", fs.seq_of(b))
+    assert flip_and_check(dev, b, E + 6, 3, want, heads, True, "alloc header", fs.seq_of(b))
 
 
 def test_alloc_header_flip_in_a_sealed_block():
@@ -123,7 +124,7 @@ def test_alloc_header_flip_in_the_head_block():
     dev, fs, want, heads = build()
     b = fs.head
     assert not fs.head_sealed
-    flip_bit(dev, b, H + 1, 0)  # the magic
+    flip_bit(dev, b, E + 1, 0)  # the magic
     fs2 = FlashStore.open(dev, retention=retention)
     assert fs2.seq_of(b) == fs.seq_of(b) and fs2.head == b
     assert check_reads(fs2, want, heads)
@@ -140,7 +141,7 @@ def test_alloc_header_flip_in_the_head_block():
 
 
 def test_header_flips_in_a_free_block():
-    for off, what in ((2, "erase header"), (H + 9, "alloc header")):
+    for off, what in ((2, "erase header"), (E + 9, "alloc header")):
         dev, fs, want, heads = build()
         flip_and_check(dev, free_block(fs), off, 4, want, heads, True, what)
         dev = fs = None
@@ -152,8 +153,8 @@ def test_alloc_header_and_seq_record_both_damaged():
     raise StorageError or are right, never wrong."""
     dev, fs, want, heads = build()
     for b in sealed_blocks(dev, fs)[-1:] + [fs.head]:
-        flip_bit(dev, b, H + 6, 3)
-        flip_bit(dev, b, 2 * H + 5, 0)  # the T_SEQ record's payload
+        flip_bit(dev, b, E + 6, 3)
+        flip_bit(dev, b, E + H + 5, 0)  # the T_SEQ record's payload
         try:
             fs2 = FlashStore.open(dev, retention=retention)
         except StorageError:
@@ -168,6 +169,6 @@ def test_alloc_header_and_seq_record_both_damaged():
             assert names is None or names == ["heads/main"]
             assert not fs2.fsck()["clean"]
         fs2 = None
-        flip_bit(dev, b, H + 6, 3)  # flip both back: the pristine image again
-        flip_bit(dev, b, 2 * H + 5, 0)
+        flip_bit(dev, b, E + 6, 3)  # flip both back: the pristine image again
+        flip_bit(dev, b, E + H + 5, 0)
         gc.collect()
