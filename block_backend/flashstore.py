@@ -37,8 +37,17 @@ class FlashObjects(ObjectStore):
         """Store ``raw``; return its id (``base``, ``base_raw``: see ObjectStore.add)."""
         return self.fs.add_object(raw, base, base_raw)
 
+    def add_pieces(self, pieces):
+        """Store the object made of ``pieces`` and return its id (see
+        ObjectStore.add_pieces: one bigger than a record goes in chunks)."""
+        from block_backend import chunks
+
+        return chunks.add_pieces(self.fs, pieces)
+
     def get(self, oid):
-        """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged)."""
+        """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged); a
+        chunked object as one new bytearray filled from its chunks (the core cuts
+        a large value out of it in place)."""
         return self.fs.get_object(oid)
 
     def mem(self, oid):
@@ -214,13 +223,14 @@ class FlashStore(Log, Index):
 
     mount = open
 
-    def compact(self):
+    def compact(self, keep=-1, through=False):
         """Copy what the refs reach (history per ``keep``) and the pending objects'
         references into fresh blocks, then erase the old blocks oldest first
-        (``block_backend.compaction``)."""
+        (``block_backend.compaction``). ``keep`` (-1: the store's) other than the
+        store's becomes the store's; ``through``: internal (``room.make_room``)."""
         from block_backend.compaction import compact
 
-        return compact(self)
+        return compact(self, keep, through)
 
     def fsck(self, repair=False):
         """Check every record's CRC, every object's id, every ref's reachability;

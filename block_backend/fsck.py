@@ -11,8 +11,8 @@ import hashlib
 from block_backend.errors import BadBlock
 from block_backend.log import S_BAD
 from block_backend.layout import FMT_LEN, MAGIC_ALLOC, parse_format_header, parse_header, parse_summary
-from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
-                                   scan_records)
+from block_backend.records import (OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, TORN, all_ff, header_ok,
+                                   rec_ok, scan_records)
 from portable_core.storage import StorageError
 
 SEEN_MAX = 256
@@ -43,7 +43,7 @@ def fsck(fs, repair=False):
         for pos, typ, n, st in scan_records(buf, fs.data_start, end, fs.P):
             if st == OK:
                 rep["records"] += 1
-                if typ == T_OBJ or typ == T_DELTA:
+                if typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST:
                     rep["objects"] += 1
                     if typ == T_OBJ:
                         prefixes += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
@@ -169,6 +169,14 @@ def _check_reach(fs, links, root, rep, kept):
             rep["missing"] += 1
             problem = "missing %s" % binascii.hexlify(oid).decode()
             continue
+        if hasattr(raw, "at"):  # chunked (block_backend.chunks.Chunked): verified
+            from block_backend.compaction import _leaf
+
+            if _leaf(fs, raw.tag):
+                continue
+            from block_backend import chunks
+
+            raw = chunks.read_split(fs, raw, 0)[1]
         needed, parents = links(raw)
         for p in parents:
             if kept is None or p in kept:

@@ -17,7 +17,7 @@ from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
 from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
                                   parse_format_header, parse_header,
                                   summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ,
+from block_backend.records import (DAMAGED, OK, T_BAD, T_CHUNK, T_DELTA, T_MANIFEST, T_OBJ,
                                    T_REF, T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
                                    encode_record, header_ok, rec_ok, scan_records)
 from portable_core.compat import const
@@ -191,10 +191,11 @@ class Log:
         order = self._log_order()
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
+        last = -1  # index in ``order`` of the block holding the last commit point
         snap_from = 0  # first seq of the region the snapshot being read ends
         stale_below = 0  # blocks below the last complete snapshot's region: stale
         buf = bytearray(self.B)
-        for b in order:
+        for i, b in enumerate(order):
             self.dev.readblocks(b, buf, 0)
             end = self._region_end(b, buf)
             need = False  # b's filter is built from its records (no valid summary)
@@ -211,16 +212,17 @@ class Log:
                     from block_backend.crcfix import note_fixed
 
                     note_fixed(self, b, fixed)
-                if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
+                if need and st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                     if typ == T_OBJ:
                         pre += hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()[:4]
                     else:
                         pre += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])  # a delta's id prefix
                 if st == DAMAGED:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
-                    if typ != T_OBJ and typ != T_DELTA:
+                    obj = typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST or typ == T_CHUNK
+                    if not obj:
                         self.refs_damaged = True
-                    if typ is None or typ == T_OBJ or typ == T_DELTA:
+                    if typ is None or obj:
                         self.lost = True
                     continue
                 if st == TORN:
@@ -238,6 +240,8 @@ class Log:
                         self._refs.pop(name, None)
                     if names is not None:
                         names.append(name)
+                    else:
+                        last = i
                 elif typ == T_BAD:
                     self.state[buf[p] | (buf[p + 1] << 8)] |= S_BAD
                 elif typ == T_SNAP_BEGIN:
@@ -254,11 +258,17 @@ class Log:
                         self.live_blocks = live
                         if self._keep_arg is None:
                             self.keep = keep or None
+                        last = i
                         stale_below = snap_from
                     names = None
             if need:
                 self._filt_add(b, pre)
             pre = None
+        # blocks wholly after the last commit point hold only uncommitted records
+        # (an interrupted batch or compaction): erased when room is short
+        # (``room.drop_tail``)
+        if last >= 0 and not self.damage and last + 1 < len(order):
+            self._uncommitted = order[last + 1:]
         order = None
         # a compaction cut while erasing the old log: what it did not erase is
         # stale (free, erased before reuse), not history to walk into
@@ -312,8 +322,10 @@ class Log:
         for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
             if st != OK:
                 continue
-            if typ == T_OBJ or typ == T_DELTA:
+            if typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST:
                 objs += 1
+            elif typ == T_CHUNK:
+                pass
             elif typ != T_SUM and typ != T_SEQ:
                 refs += 1
         self.damage.append("block %d: alloc header damaged, seq unknown: %d object records "
@@ -390,7 +402,7 @@ class Log:
                     oid = hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()
                     self.head_prefix += oid[:4]
                     self.head_offs.append(pos)
-                elif typ == T_DELTA:
+                elif typ == T_DELTA or typ == T_MANIFEST:
                     self.head_prefix += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])
                     self.head_offs.append(pos)
                 end = align(pos + _OVERHEAD + n, self.P)
@@ -449,7 +461,14 @@ class Log:
             raise BadBlock(b, False)
         try:
             self.dev.writeblocks(b, buf, off)
-            ok = self._read(b, off, len(buf)) == buf
+            ok = True
+            mv = memoryview(buf)
+            for i in range(0, len(buf), STAGE):  # read back a piece at a time
+                m = min(STAGE, len(buf) - i)
+                if self._read(b, off + i, m) != mv[i:i + m]:
+                    ok = False
+                    break
+            mv = None
         except OSError:
             ok = False
         if not ok:
@@ -565,6 +584,19 @@ class Log:
                 self._seal_head()
             if oid is not None:
                 entries.append((oid, start, start + len(rec)))
+            if rec[0] == T_CHUNK:  # where it goes (chunks.records builds the manifest)
+                self._placed = (self.head, start)
+            if len(rec) >= STAGE and len(rec) > 2 * self.P:
+                # a large record (a chunk) is programmed from itself, not copied
+                mv = memoryview(rec)
+                fill = (self.P - len(buf) % self.P) % self.P
+                buf += mv[:fill]
+                self._program_head(buf, entries, False)
+                k = (len(rec) - fill) // self.P * self.P
+                self._program_head(mv[fill:fill + k], entries, False)
+                buf = bytearray(mv[fill + k:])
+                mv = rec = None
+                continue
             buf += rec
             rec = None
             if len(buf) >= STAGE:
@@ -606,7 +638,7 @@ class Log:
         if len(nb) > 255:
             raise StorageError("ref name too long")
         rec = encode_record(T_REF, bytes((len(nb),)) + nb + (oid or b""))
-        self._write([(None, rec)])
+        self._write([(None, rec)], ref=(name, oid))
         if oid is None:
             self._refs.pop(name, None)
         else:
@@ -618,30 +650,43 @@ class Log:
         self._flush_objects()
         self.dev.ioctl(3, 0)
 
-    def _batch(self, tail):
+    def _batch(self, tail, extra):
         """Yield the records of a batch: bad-block notes, the pending objects (each
-        record built when it is programmed), then ``tail``."""
+        record built when it is programmed), ``extra()``'s records, then ``tail``."""
         for b in self._bad_new:
             yield None, encode_record(T_BAD, struct.pack("<H", b))
         for oid, raw, base, base_raw in self._pending:
+            if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
+                from block_backend import chunks
+
+                for r in chunks.records(self, oid, base_raw, raw):
+                    yield r
+                continue
             yield oid, self._object_record(oid, raw, base, base_raw)
+        if extra is not None:
+            for r in extra():
+                yield r
         for r in tail:
             yield r
 
-    def _write(self, tail):
-        """Program the pending objects and the records ``tail`` as one batch; compact
-        first when free blocks run low (DeviceFull when that does not help)."""
-        total = sum(len(p[1]) + 8 for p in self._pending)
+    def _write(self, tail, extra=None, extra_bytes=0, ref=None):
+        """Program the pending objects, ``extra()``'s records (``extra_bytes`` in
+        all) and the records ``tail`` as one batch; compact first when free blocks
+        run low (``room.make_room``: DeviceFull when that does not help, and
+        then nothing was programmed). ``ref``: the ``(name, id)`` ``tail`` sets."""
+        total = self._pending_bytes + extra_bytes
         total += sum(len(r) for o, r in tail)
-        usable = self.foot - self.data_start - summary_size(8, self.P)
-        need = total // usable + 2
-        if not self._compacting and self.free_blocks() - need < self._reserve():
-            self.compact()
-            if self.free_blocks() - need < self.live_blocks + 2:
-                raise DeviceFull("device full: %d free blocks" % self.free_blocks())
+        # blocks the batch may take (slack for a partly filled head and summaries)
+        need = total // (self.foot - self.data_start - summary_size(8, self.P)) + 2
+        free = self.free_blocks() - need  # after the batch: room for a copy of the log?
+        if not self._compacting and (free < self._reserve() or free < self.nlog + need + 2):
+            from block_backend.room import make_room
+
+            if make_room(self, need, ref):
+                return
         while True:
             try:
-                self._program_batch(self._batch(tail))
+                self._program_batch(self._batch(tail, extra))
                 break
             except BadBlock:
                 if self.free_blocks() < 2:
@@ -649,7 +694,11 @@ class Log:
             except NoSpace:
                 raise DeviceFull("device full")
         self._bad_new = []
+        if getattr(self, "_uncommitted", None) is not None:
+            self._uncommitted = None
         self.dev.ioctl(3, 0)
-        self._pending = []
+        self._pending.clear()
         self._pending_bytes = 0
         self._absent = None
+        if getattr(self, "_hold", False):
+            self._hold = False

@@ -20,7 +20,9 @@ T_SUM = 5
 T_DELTA = 6
 T_BAD = 7
 T_SEQ = 8
-T_MAX = 8
+T_CHUNK = 9  # a piece of a chunked object's raw bytes (chunks.py)
+T_MANIFEST = 10  # a chunked object: its id, size and its chunks' addresses (chunks.py)
+T_MAX = 10
 
 # A record: type u8 at 0, len u16 at 1, hcrc u8 at 3, the payload at 4
 # (``_PAYLOAD``), then its crc32: 8 bytes besides the payload (``_OVERHEAD``).
