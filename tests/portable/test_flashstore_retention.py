@@ -12,7 +12,7 @@ from block_backend.flashstore import FlashStore
 from portable_core import history, retention
 from portable_core.merge import MergePolicy, counter
 from portable_core.snapshot import export_slice, import_slice
-from portable_core.storage import MemObjectStore, MemRefStore
+from portable_core.memstore import MemObjectStore, MemRefStore
 from portable_core.store import Repo
 from portable_support import ticking_clock
 
@@ -148,8 +148,18 @@ class Device:
             assert rep["clean"], rep
 
 
+_DEVICE = []  # one device for every run (the firmware's heap: no second 24 KiB)
+
+
+def device():
+    if not _DEVICE:
+        _DEVICE.append(RamFlash(BS, BC, PS))
+    return _DEVICE[0]
+
+
 def run(names, steps, export=True):
-    d = Device(RamFlash(BS, BC, PS), names)
+    gc.collect()
+    d = Device(device(), names)
     d.start()
     for i in range(steps):
         d.step(i)
