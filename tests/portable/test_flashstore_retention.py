@@ -148,8 +148,18 @@ class Device:
             assert rep["clean"], rep
 
 
+_DEVICE = []  # one device for every run (the firmware's heap: no second 24 KiB)
+
+
+def device():
+    if not _DEVICE:
+        _DEVICE.append(RamFlash(BS, BC, PS))
+    return _DEVICE[0]
+
+
 def run(names, steps, export=True):
-    d = Device(RamFlash(BS, BC, PS), names)
+    gc.collect()
+    d = Device(device(), names)
     d.start()
     for i in range(steps):
         d.step(i)
