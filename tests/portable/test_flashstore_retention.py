@@ -12,7 +12,7 @@ from block_backend.flashstore import FlashStore
 from portable_core import history, retention
 from portable_core.merge import MergePolicy, counter
 from portable_core.snapshot import export_slice, import_slice
-from portable_core.storage import MemObjectStore, MemRefStore
+from portable_core.memstore import MemObjectStore, MemRefStore
 from portable_core.store import Repo
 from portable_support import ticking_clock
 
@@ -180,7 +180,7 @@ def test_retention_does_not_depend_on_branch_names():
         for c in history.walk(objects, heads):
             hist.append(c.id)
         kept.append((heads, sorted(hist)))
-        d = None
+        d = objects = None  # ``objects`` holds the store and its device
         gc.collect()
     # the trunk's head is the same commit (the same values and parents), so is
     # what compaction kept
