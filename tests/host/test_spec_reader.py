@@ -209,8 +209,8 @@ def store_image(block_size, block_count, prog, keep, commits, compact=False):
     return dev, fs
 
 
-@pytest.mark.parametrize("geometry", [(4096, 16, 16, None, 40, False), (2048, 24, 16, 2, 60, True),
-                                      (2048, 24, 1, 2, 40, True), (8192, 8, 256, 3, 30, False)])
+@pytest.mark.parametrize("geometry", [(4096, 16, 16, None, 40, False), (2048, 48, 16, 2, 60, True),
+                                      (2048, 48, 1, 2, 40, True), (8192, 16, 256, 3, 30, False)])
 def test_reader_from_the_spec_finds_the_refs_and_objects(geometry):
     dev, fs = store_image(*geometry)
     r = SpecReader(dev.snapshot())
