@@ -11,8 +11,8 @@ values larger than a block, compaction, reopen, filling the device then freeing
 it) mixed with invalid ones (bad paths, unsupported values and commit info,
 values larger than the device, unknown branches and commit ids, bad branch
 names). An invalid operation must raise a documented error (``StoreError``,
-``StorageError``, ``ValueError``, ``TypeError`` or their subclasses, or
-``CommitNotFound``) and leave every ref as it was. After every step the store
+``StorageError``, ``ValueError``, ``TypeError`` or their subclasses,
+``CommitNotFound`` or ``MergeConflictError``) and leave every ref as it was. After every step the store
 matches the model, takes a valid write (recorded in the model) and fsck is clean.
 """
 
@@ -33,7 +33,7 @@ from portable_core.store import FastForwardError, Repo, StoreError, TestFailed
 BS = 4096
 BC = 16
 KEEP = 2
-DOCUMENTED = (StoreError, StorageError, ValueError, TypeError, CommitNotFound)
+DOCUMENTED = (StoreError, StorageError, ValueError, TypeError, CommitNotFound, MergeConflictError)
 
 NAMES = ["main", "dev", "a.b", "feat/x", "zz"]  # names in both orders; "probe" is the invariant's
 SEGS = ["a", "b", "c"]
@@ -351,6 +351,17 @@ class FlashRepoMachine(RuleBasedStateMachine):
         self.set(b, "y/" + pb, vb)
         self.do_merge(a, self.heads[b])
 
+    @rule(a=picks, b=names, path=paths, va=small_values, vb=small_values)
+    def conflicting_edits_then_merge(self, a, b, path, va, vb):
+        a = self.existing(a, "main")
+        if a == b or values_equal(va, vb):
+            return
+        self.clone(a, b)
+        self.set(a, "x/" + path, va)
+        self.set(b, "x/" + path, vb)
+        exc = self.refused("conflicting merge", self.repo.branch(a).merge_with_branch, b)
+        assert isinstance(exc, MergeConflictError), exc
+
     @rule(a=names, b=picks)
     def fast_forward(self, a, b):
         b = self.existing(b)
@@ -476,7 +487,7 @@ class FlashRepoMachine(RuleBasedStateMachine):
 
 
 FlashRepoMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("SPRIG_SM_EXAMPLES", "25")),
+    max_examples=int(os.environ.get("SPRIG_SM_EXAMPLES", "120")),
     stateful_step_count=30,
     deadline=None,
     derandomize=True,
