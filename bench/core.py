@@ -6,7 +6,7 @@ import tempfile
 
 from bench.common import emit, emit_error, min_heap, note, TOP
 from portable_core import cbor
-from portable_core.storage import MemObjectStore, MemRefStore
+from portable_core.memstore import MemObjectStore, MemRefStore
 from portable_core.store import Repo
 
 BENCH = "core"

@@ -1,8 +1,10 @@
 """Deterministic CBOR (RFC 8949 section 4.2.1 core deterministic encoding).
 
 ``encode(value)`` writes the one canonical encoding of a value; ``decode(data)``
-accepts only that canonical form (Sprig verifies content-addressed bytes with it),
-and ``decode_stream(read)`` reads exactly one item from a byte source.
+accepts only that canonical form (Sprig verifies content-addressed bytes with it);
+``portable_core.cbor_stream.decode_stream(read)`` reads exactly one item from a
+byte source. ``Decoder``, ``encode_head``, ``decode_text``, ``utf8_strict`` and the
+``*_error`` constructors are the pieces node.py and cbor_stream.py build on.
 
 Value model (see docs/SPEC.md, "Values and CBOR"): None, True, False, int of any
 size (tag 2/3 bignums beyond 64 bits), float, str, bytes (bytearray and memoryview
@@ -57,7 +59,7 @@ class CBORError(ValueError):
 # ---------------------------------------------------------------- encoding
 
 
-def _head(major, arg):
+def encode_head(major, arg):
     """Return the shortest head for major type ``major`` and argument ``arg``."""
     mt = major << 5
     if arg < 24:
@@ -82,19 +84,19 @@ def _magnitude_bytes(n):
 def _encode_int(out, value):
     if value >= 0:
         if value < _U64_LIMIT:
-            out.extend(_head(0, value))
+            out.extend(encode_head(0, value))
             return
         tag = _TAG_POS_BIGNUM
         mag = value
     else:
         mag = -1 - value
         if mag < _U64_LIMIT:
-            out.extend(_head(1, mag))
+            out.extend(encode_head(1, mag))
             return
         tag = _TAG_NEG_BIGNUM
     data = _magnitude_bytes(mag)
-    out.extend(_head(_MAJOR_TAG, tag))
-    out.extend(_head(_MAJOR_BYTES, len(data)))
+    out.extend(encode_head(_MAJOR_TAG, tag))
+    out.extend(encode_head(_MAJOR_BYTES, len(data)))
     out.extend(data)
 
 
@@ -143,9 +145,9 @@ def _encode_text(out, value):
         data = value.encode("utf-8")
     except UnicodeError:
         raise CBORError("text string is not valid Unicode (lone surrogate?)")
-    if IS_MICROPYTHON and len(data) != len(value) and not _utf8_strict(data):
+    if IS_MICROPYTHON and len(data) != len(value) and not utf8_strict(data):
         raise CBORError("text string is not valid Unicode (lone surrogate?)")
-    out.extend(_head(_MAJOR_TEXT, len(data)))
+    out.extend(encode_head(_MAJOR_TEXT, len(data)))
     out.extend(data)
 
 
@@ -167,7 +169,7 @@ def _encode_scalar(out, value):
         elif t is bytes or t is bytearray or t is memoryview:
             if t is memoryview:
                 value = bytes(value)  # len() of a memoryview counts items, not bytes
-            out.extend(_head(_MAJOR_BYTES, len(value)))
+            out.extend(encode_head(_MAJOR_BYTES, len(value)))
             out.extend(value)
         elif t is float:
             out.extend(_float_bytes(value))
@@ -214,11 +216,11 @@ def encode(value):
             if len(stack) >= DEFAULT_MAX_DEPTH:
                 raise CBORError("nesting deeper than %d" % DEFAULT_MAX_DEPTH)
             if type(value) is dict:
-                out.extend(_head(_MAJOR_MAP, len(value)))
+                out.extend(encode_head(_MAJOR_MAP, len(value)))
                 if value:
                     stack.append([_map_entries(value), 0, True])
             else:
-                out.extend(_head(_MAJOR_ARRAY, len(value)))
+                out.extend(encode_head(_MAJOR_ARRAY, len(value)))
                 if value:
                     stack.append([value, 0, False])
         while stack:
@@ -267,7 +269,7 @@ _UTF8_BAD_LEADS = (b"\xc0", b"\xc1", b"\xf5", b"\xf6", b"\xf7")
 _UTF8_BAD_PAIRS = ((b"\xe0", 0x80, 0x9F), (b"\xed", 0xA0, 0xBF), (b"\xf0", 0x80, 0x8F), (b"\xf4", 0x90, 0xBF))
 
 
-def _utf8_strict(data):
+def utf8_strict(data):
     """Return True unless ``data`` (bytes of structurally valid UTF-8, as MicroPython
     checks it) holds an overlong form, a surrogate or a code point above U+10FFFF.
     Uses bytes.find, so text without such lead bytes costs a few C-speed scans."""
@@ -283,12 +285,14 @@ def _utf8_strict(data):
     return True
 
 
-def _decode_text(raw, offset):
+def decode_text(raw, offset):
+    """Return the text of the UTF-8 bytes ``raw`` (a text string's content found at
+    ``offset``); CBORError if they are not strict UTF-8."""
     try:
         text = str(raw, "utf-8")
     except UnicodeError:
         text = None
-    if text is None or (IS_MICROPYTHON and len(text) != len(raw) and not _utf8_strict(bytes(raw))):
+    if text is None or (IS_MICROPYTHON and len(text) != len(raw) and not utf8_strict(bytes(raw))):
         raise CBORError("invalid UTF-8 in text string at offset %d" % offset)
     return text
 
@@ -314,25 +318,30 @@ def _half_to_float(h):
 # ---------------------------------------------------------------- decoding
 
 
-def _truncated(needed, offset):
+def truncated_error(needed, offset):
+    """Return the CBORError for input that ends ``needed`` bytes short at ``offset``."""
     return CBORError("truncated: needed %d more bytes at offset %d" % (needed, offset))
 
 
-def _too_large(total, max_size):
+def too_large_error(total, max_size):
+    """Return the CBORError for an item of ``total`` bytes over ``max_size``."""
     return CBORError("item of %d bytes exceeds max_size %d" % (total, max_size))
 
 
-def _deep(max_depth):
+def too_deep_error(max_depth):
+    """Return the CBORError for arrays/maps nested deeper than ``max_depth``."""
     return CBORError("nesting deeper than %d" % max_depth)
 
 
-def _bad_ai(ai, offset):
+def bad_ai_error(ai, offset):
+    """Return the CBORError for a head with additional information ``ai`` (28..31)
+    that canonical CBOR never uses, at ``offset``."""
     if ai == 31:
         return CBORError("indefinite length or break not allowed at offset %d" % offset)
     return CBORError("reserved additional information %d at offset %d" % (ai, offset))
 
 
-class _Decoder:
+class Decoder:
     """Decode canonical CBOR from a memoryview, advancing ``pos``."""
 
     def __init__(self, buf, max_depth, max_size):
@@ -347,7 +356,7 @@ class _Decoder:
         buf = self.buf
         pos = self.pos
         if pos >= self.end:
-            raise _truncated(1, pos)
+            raise truncated_error(1, pos)
         ib = buf[pos]
         major = ib >> 5
         ai = ib & 31
@@ -355,11 +364,11 @@ class _Decoder:
             self.pos = pos + 1
             return major, ai, ai
         if ai > 27:
-            raise _bad_ai(ai, pos)
+            raise bad_ai_error(ai, pos)
         n = 1 << (ai - 24)
         start = pos + 1
         if self.end - start < n:
-            raise _truncated(n - (self.end - start), start)
+            raise truncated_error(n - (self.end - start), start)
         self.pos = start + n
         if n == 1:
             arg = buf[start]
@@ -375,10 +384,10 @@ class _Decoder:
     def take(self, length):
         """Return a memoryview of the next ``length`` bytes."""
         if length > self.max_size:
-            raise _too_large(length, self.max_size)
+            raise too_large_error(length, self.max_size)
         pos = self.pos
         if self.end - pos < length:
-            raise _truncated(length - (self.end - pos), pos)
+            raise truncated_error(length - (self.end - pos), pos)
         self.pos = pos + length
         return self.buf[pos : pos + length]
 
@@ -398,17 +407,17 @@ class _Decoder:
             elif major == _MAJOR_BYTES:
                 value = bytes(self.take(arg))
             elif major == _MAJOR_TEXT:
-                value = _decode_text(self.take(arg), start)
+                value = decode_text(self.take(arg), start)
             elif major == _MAJOR_ARRAY or major == _MAJOR_MAP:
                 if stack and stack[-1][2] and stack[-1][3] is _NO_KEY:
                     raise CBORError("unsupported map key at offset %d" % start)
                 if len(stack) >= max_depth:
-                    raise _deep(max_depth)
+                    raise too_deep_error(max_depth)
                 is_map = major == _MAJOR_MAP
                 left = self.end - self.pos
                 need = 2 * arg if is_map else arg
                 if need > left:
-                    raise _truncated(need - left, self.pos)
+                    raise truncated_error(need - left, self.pos)
                 value = {} if is_map else []
                 if arg:
                     stack.append([value, arg, is_map, _NO_KEY, None, self.pos])
@@ -508,19 +517,9 @@ def decode(data, max_depth=DEFAULT_MAX_DEPTH, max_size=DEFAULT_MAX_SIZE):
     """
     buf = _as_view(data)
     if len(buf) > max_size:
-        raise _too_large(len(buf), max_size)
-    dec = _Decoder(buf, max_depth, max_size)
+        raise too_large_error(len(buf), max_size)
+    dec = Decoder(buf, max_depth, max_size)
     value = dec.item()
     if dec.pos != dec.end:
         raise CBORError("%d trailing bytes after the item at offset %d" % (dec.end - dec.pos, dec.pos))
     return value
-
-
-def __getattr__(name):
-    # decode_stream lives in cbor_stream.py, loaded when first asked for: reading
-    # and writing values never streams (a class is heap on MicroPython)
-    if name == "decode_stream":
-        from portable_core.cbor_stream import decode_stream
-
-        return decode_stream
-    raise AttributeError(name)

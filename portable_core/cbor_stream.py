@@ -1,14 +1,14 @@
-"""Streaming CBOR decoding (``decode_stream``, also ``portable_core.cbor.decode_stream``):
+"""Streaming CBOR decoding (``decode_stream``):
 one item read through ``read(n)``, no byte past it requested."""
 
 from portable_core.cbor import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_SIZE,
     CBORError,
-    _bad_ai,
-    _deep,
-    _too_large,
-    _truncated,
+    bad_ai_error,
+    too_deep_error,
+    too_large_error,
+    truncated_error,
     decode,
 )
 from portable_core.compat import const
@@ -37,11 +37,11 @@ class _Skimmer:
         """Append exactly ``n`` more bytes, in chunks, never asking for more."""
         buf = self.buf
         if len(buf) + n > self.max_size:
-            raise _too_large(len(buf) + n, self.max_size)
+            raise too_large_error(len(buf) + n, self.max_size)
         while n > 0:
             chunk = self.read(n if n < _STREAM_CHUNK else _STREAM_CHUNK)
             if not chunk:
-                raise _truncated(n, len(buf))
+                raise truncated_error(n, len(buf))
             if len(chunk) > n:
                 raise CBORError("read returned more bytes than requested")
             buf.extend(chunk)
@@ -56,7 +56,7 @@ class _Skimmer:
         if ai < 24:
             return major, ai, ai
         if ai > 27:
-            raise _bad_ai(ai, start)
+            raise bad_ai_error(ai, start)
         n = 1 << (ai - 24)
         self.pull(n)
         return major, ai, int.from_bytes(self.buf[start + 1 : start + 1 + n], "big")
@@ -76,15 +76,15 @@ class _Skimmer:
             major, ai, arg = self.head()
             if major == _MAJOR_BYTES or major == _MAJOR_TEXT:
                 if arg > max_size:
-                    raise _too_large(arg, max_size)
+                    raise too_large_error(arg, max_size)
                 self.pull(arg)
             elif major == _MAJOR_ARRAY or major == _MAJOR_MAP:
                 if len(left) > max_depth:
-                    raise _deep(max_depth)
+                    raise too_deep_error(max_depth)
                 if major == _MAJOR_MAP:
                     arg *= 2
                 if arg > max_size:
-                    raise _too_large(len(self.buf) + arg, max_size)
+                    raise too_large_error(len(self.buf) + arg, max_size)
                 left.append(arg)
             elif major == _MAJOR_TAG:
                 if arg != _TAG_POS_BIGNUM and arg != _TAG_NEG_BIGNUM:
@@ -96,7 +96,7 @@ class _Skimmer:
                         "bignum tag %d must hold a byte string at offset %d" % (arg, cstart)
                     )
                 if length > max_size:
-                    raise _too_large(length, max_size)
+                    raise too_large_error(length, max_size)
                 self.pull(length)
 
 

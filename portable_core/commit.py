@@ -61,8 +61,11 @@ def decode_commit(raw, oid=None):
     author = info.get("author")
     message = info.get("message")
     date = info.get("date")
-    _check(isinstance(author, str) and isinstance(message, str), "author/message")
-    _check(isinstance(date, int) and not isinstance(date, bool), "date")
+    if not isinstance(author, str) or not isinstance(message, str) or not isinstance(date, int) \
+            or isinstance(date, bool):
+        _check(isinstance(author, str), "author is %s, not a str" % type(author).__name__)
+        _check(isinstance(message, str), "message is %s, not a str" % type(message).__name__)
+        _check(False, "date is %s, not an int" % type(date).__name__)
     _check(isinstance(height, int) and height >= 1, "height")
     return Commit(tree, parents, author, message, date, height, oid)
 
@@ -72,11 +75,15 @@ class CommitNotFound(KeyError):
 
 
 def read_commit(store, oid):
-    """Load commit ``oid`` from the ObjectStore ``store``; CommitNotFound if absent."""
+    """Load commit ``oid`` from the ObjectStore ``store``; CommitNotFound if absent,
+    ObjectError naming the id and the faulty field if it is not a valid commit."""
     raw = store.get(oid)
     if raw is None:
         raise CommitNotFound("no commit %s" % _objects.to_hex(oid))
-    return decode_commit(raw, oid)
+    try:
+        return decode_commit(raw, oid)
+    except ObjectError as exc:
+        raise ObjectError("commit %s: %s" % (_objects.to_hex(oid), exc))
 
 
 def write_commit(store, tree, parent_commits, author, message, date):

@@ -4,7 +4,7 @@
 different from ``None`` (a stored CBOR null).
 """
 
-from portable_core.missing import MISSING, _Missing  # noqa: F401 (re-exported)
+from portable_core.missing import MISSING  # noqa: F401 (re-exported)
 
 
 class Conflict:

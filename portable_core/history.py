@@ -10,7 +10,8 @@ import heapq
 
 from portable_core.commit import read_commit
 from portable_core.conflict import MISSING
-from portable_core.tree import Tree, observe, same_observation
+from portable_core.observe import observe, same_observation
+from portable_core.tree import Tree
 
 
 class MaxDepthReached(Exception):

@@ -1,5 +1,5 @@
-"""The in-memory object and ref stores (tests, host-side scratch stores); also
-importable from portable_core.storage."""
+"""The in-memory object and ref stores (tests, host-side scratch stores): a module of
+its own so that a device on flash never loads their classes."""
 
 from portable_core.storage import ObjectStore, RefStore, object_id
 

@@ -32,15 +32,24 @@ same bytes. Nodes are immutable: every edit returns new nodes along the path and
 shares the rest.
 Functions that may need to load a child take ``store``: the ObjectStore that holds
 the directory's unloaded children.
+
+This module is the format: the node types, encoding, parsing, loading, and
+``lookup`` of one name (a bucket per inner level, then a binary search). The
+algorithms that edit or list a directory (insert, delete, split, all entries,
+delta) are in portable_core/node_edit.py.
 """
 
 import hashlib
 
-from portable_core.cbor import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, CBORError
-from portable_core.cbor import _decode_text as decode_text
-from portable_core.cbor import _Decoder as Decoder
-from portable_core.cbor import _head as cbor_head
-from portable_core.cbor import _utf8_strict as utf8_strict
+from portable_core.cbor import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    CBORError,
+    Decoder,
+    decode_text,
+    encode_head,
+    utf8_strict,
+)
 from portable_core.compat import IS_MICROPYTHON, const
 from portable_core.objects import (
     TAG_CONTENTS,
@@ -119,8 +128,14 @@ def bucket(name, depth):
 
 
 def contents_entry(name, value):
-    """Return the in-memory entry storing the CBOR value ``value`` at ``name``."""
-    return (name, KIND_CONTENTS, bytearray(encode_object(TAG_CONTENTS, value)))
+    """Return the in-memory entry storing the CBOR value ``value`` at ``name``;
+    CBORError if it has no encoding, or if its encoding is over DEFAULT_MAX_SIZE
+    bytes (what ``decode_object`` reads back)."""
+    raw = encode_object(TAG_CONTENTS, value)
+    if len(raw) - 1 > DEFAULT_MAX_SIZE:
+        raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
+                        % (len(raw) - 1, DEFAULT_MAX_SIZE))
+    return (name, KIND_CONTENTS, bytearray(raw))
 
 
 class Flat:
@@ -292,14 +307,14 @@ def _pieces(node, ids, view=False):
     # of a kept raw buffer may be memoryviews)
     if isinstance(node, Inner):
         yield _INNER_HEAD
-        yield cbor_head(0, node.depth)
-        yield cbor_head(0, node.count)
+        yield encode_head(0, node.depth)
+        yield encode_head(0, node.count)
         slots = node.slots
         n = 0
         for slot in slots:
             if slot is not None:
                 n += 1
-        yield cbor_head(4, n)
+        yield encode_head(4, n)
         raw = node.raw
         if view and raw is not None:
             raw = memoryview(raw)
@@ -329,7 +344,7 @@ def _pieces(node, ids, view=False):
     if view and raw is not None:
         raw = memoryview(raw)  # hashing: runs of stored entries are not copied
     yield _FLAT_HEAD
-    yield cbor_head(4, len(items))
+    yield encode_head(4, len(items))
     k = 0
     n = len(items)
     while k < n:
@@ -350,7 +365,7 @@ def _pieces(node, ids, view=False):
             yield _ENTRY_HEADS[size]
         else:
             yield b"\x83"
-            yield cbor_head(3, size)
+            yield encode_head(3, size)
         yield name
         yield _KIND_ID[e[1]]
         yield entry_id(e) if ids is None or ids[k] is None else ids[k]
@@ -525,6 +540,14 @@ def load(store, nid, depth=0):
     return node
 
 
+def entry_value(store, entry):
+    """Return the value of contents entry ``entry`` (a fresh copy for contents held
+    in RAM, else read from ``store``)."""
+    if isinstance(entry[2], bytearray):
+        return decode_object(entry[2])[1]
+    return read_contents(store, entry[2])
+
+
 def read_contents(store, oid):
     """Return the value of contents object ``oid`` in ``store`` (TreeError if it is
     missing or not a contents object)."""
@@ -548,14 +571,15 @@ def lookup(store, node, name):
         if slot is None:
             return None
         node = resolve(store, slot, node.depth + 1)
-    k = _position(node, name)
+    k = position(node, name)
     if k < len(node.items) and name_at(node, k) == name:
         return entry_at(node, k)
     return None
 
 
-def _position(node, name):
-    # the index of the first entry of Flat ``node`` whose name is not below ``name``
+def position(node, name):
+    """Return the index of the first entry of Flat ``node`` whose name is not below
+    ``name`` (binary search)."""
     lo = 0
     hi = len(node.items)
     while lo < hi:
@@ -565,192 +589,3 @@ def _position(node, name):
         else:
             hi = mid
     return lo
-
-
-def split(entries, depth, raw=None):
-    """Return the canonical node of the sorted ``entries`` at ``depth`` (the items
-    of a Flat: tuples, or offsets of entries in ``raw``)."""
-    if len(entries) <= MAX_ENTRIES:
-        return Flat(entries, raw)
-    if depth > MAX_DEPTH:
-        raise TreeError("more than %d names share a 255-bit hash prefix" % MAX_ENTRIES)
-    groups = [None] * BUCKETS
-    node = Flat(entries, raw)  # to read the names
-    for k in range(len(entries)):
-        i = bucket(name_at(node, k), depth)
-        if groups[i] is None:
-            groups[i] = [entries[k]]
-        else:
-            groups[i].append(entries[k])
-    node = None
-    for i in range(BUCKETS):
-        if groups[i] is not None:
-            groups[i] = split(groups[i], depth + 1, raw)
-    return Inner(depth, len(entries), groups)
-
-
-def _derived(new, old):
-    # ``new`` was made by editing ``old``: remember the stored node it came from, so
-    # a backend can keep ``new`` as a small delta against it (ObjectStore.add's base)
-    new._base = old._base
-    return new
-
-
-def insert(store, node, entry, depth=0):
-    """Return ``(new_node, added)``: ``node`` (at ``depth``) with ``entry`` set;
-    ``added`` is True when the name was absent. Returns ``node`` itself when the same
-    entry is already there."""
-    name = entry[0]
-    if isinstance(node, Inner):
-        i = bucket(name, depth)
-        child = resolve(store, slot_at(node, i), depth + 1)
-        new_child, added = insert(store, child, entry, depth + 1)
-        if new_child is child:
-            return node, False
-        slots = list(node.slots)
-        slots[i] = new_child
-        new = Inner(depth, node.count + (1 if added else 0), slots, node.raw)
-        return _derived(new, node), added
-    items = node.items
-    k = _position(node, name)
-    if k < len(items) and name_at(node, k) == name:
-        old = entry_at(node, k)
-        if old[1] == entry[1] and _same_ref(old, entry):
-            return node, False
-        return _derived(Flat(items[:k] + [entry] + items[k + 1 :], node.raw), node), False
-    new = split(items[:k] + [entry] + items[k:], depth, node.raw)
-    if isinstance(new, Flat):
-        _derived(new, node)
-    return new, True
-
-
-def _same_ref(a, b):
-    # equality of two entries of one kind that never hashes an in-memory subtree
-    if a[1] == KIND_CONTENTS:
-        return same_entry(a, b)
-    return a[2] is b[2] or (isinstance(a[2], bytes) and a[2] == b[2])
-
-
-def delete(store, node, name, depth=0):
-    """Return ``(new_node, removed)``: ``node`` (at ``depth``) without ``name``;
-    ``node`` itself when the name is absent. An inner node left with at most
-    ``MAX_ENTRIES`` entries collapses into a flat node."""
-    if isinstance(node, Inner):
-        i = bucket(name, depth)
-        if node.slots[i] is None:
-            return node, False
-        child = resolve(store, slot_at(node, i), depth + 1)
-        new_child, removed = delete(store, child, name, depth + 1)
-        if not removed:
-            return node, False
-        slots = list(node.slots)
-        slots[i] = None if is_empty(new_child) else new_child
-        new = Inner(depth, node.count - 1, slots, node.raw)
-        if new.count <= MAX_ENTRIES:
-            return Flat(_gather(store, new)), True
-        return _derived(new, node), True
-    items = node.items
-    k = _position(node, name)
-    if k < len(items) and name_at(node, k) == name:
-        if len(items) == 1:
-            return EMPTY, True
-        return _derived(Flat(items[:k] + items[k + 1 :], node.raw), node), True
-    return node, False
-
-
-def _gather(store, node):
-    # entries of the children of Inner ``node``, sorted
-    out = []
-    depth = node.depth + 1
-    for i in range(BUCKETS):
-        slot = slot_at(node, i)
-        if slot is not None:
-            child = resolve(store, slot, depth)
-            if isinstance(child, Inner):
-                _fill(store, child, out, 0, None)
-            else:
-                for k in range(len(child.items)):
-                    out.append(entry_at(child, k))
-    out.sort(key=_name)
-    return out
-
-
-def _name(entry):
-    return entry[0]
-
-
-def _fill(store, node, out, k, project):
-    # put the entries below Inner ``node`` into ``out`` from index ``k`` (appending
-    # past its end), each through ``project`` if given; return the next index
-    depth = node.depth + 1
-    for i in range(BUCKETS):
-        slot = slot_at(node, i)
-        if slot is None:
-            continue
-        child = resolve(store, slot, depth)
-        if isinstance(child, Inner):
-            k = _fill(store, child, out, k, project)
-            continue
-        for j in range(len(child.items)):
-            entry = entry_at(child, j)
-            if project is not None:
-                entry = project(entry)
-            if k < len(out):
-                out[k] = entry
-            else:
-                out.append(entry)
-            k += 1
-        child = None
-    return k
-
-
-def all_entries(store, node, depth=0, project=None):
-    """Return the sorted list of every entry of the directory whose top node is
-    ``node`` (loads every node of that one directory), each passed through
-    ``project`` if given. The list is allocated before the nodes are read (their
-    count is in the top node), which keeps the device's heap from fragmenting."""
-    if isinstance(node, Inner):
-        out = [None] * min(node.count, 65536)
-        k = _fill(store, node, out, 0, project)
-        if k != node.count:
-            raise TreeError(
-                "inner node counts %d entries, its children hold %d" % (node.count, k)
-            )
-        out.sort(key=_name)
-        return out
-    if project is None:
-        return node.entries
-    return [project(entry_at(node, k)) for k in range(len(node.items))]
-
-
-def delta(sx, x, sy, y, depth, out):
-    """Append to ``out`` one ``(name, entry_x, entry_y)`` per name whose entry differs
-    between directory nodes ``x`` (children in ``sx``) and ``y`` (in ``sy``); an
-    absent entry is None. ``x``/``y`` are slots (None, id or node) at ``depth``.
-    Children with equal ids are skipped without being loaded."""
-    if x is None and y is None:
-        return
-    if x is not None and y is not None and slot_id(x) == slot_id(y):
-        return
-    nx = resolve(sx, x, depth)
-    ny = resolve(sy, y, depth)
-    if isinstance(nx, Inner) and isinstance(ny, Inner):
-        for i in range(BUCKETS):
-            delta(sx, slot_at(nx, i), sy, slot_at(ny, i), depth + 1, out)
-        return
-    ex = all_entries(sx, nx, depth)
-    ey = all_entries(sy, ny, depth)
-    i = 0
-    j = 0
-    while i < len(ex) or j < len(ey):
-        if j >= len(ey) or (i < len(ex) and ex[i][0] < ey[j][0]):
-            out.append((ex[i][0], ex[i], None))
-            i += 1
-        elif i >= len(ex) or ey[j][0] < ex[i][0]:
-            out.append((ey[j][0], None, ey[j]))
-            j += 1
-        else:
-            if not same_entry(ex[i], ey[j]):
-                out.append((ex[i][0], ex[i], ey[j]))
-            i += 1
-            j += 1

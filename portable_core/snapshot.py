@@ -17,6 +17,7 @@ before the defect.
 """
 
 from portable_core import cbor
+from portable_core.cbor_stream import decode_stream
 from portable_core.objects import TAG_COMMIT, TAG_CONTENTS, TAG_NODE, decode_object, to_hex
 from portable_core.storage import object_id
 
@@ -182,7 +183,7 @@ class _Reader:
 
     def item(self, what):
         try:
-            return cbor.decode_stream(self.read)
+            return decode_stream(self.read)
         except ValueError as exc:  # CBORError, and a read cut short
             _fail("slice cut short or damaged at %s: %s" % (what, exc))
 

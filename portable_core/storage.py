@@ -8,8 +8,8 @@ A *ref store* maps a ref name (a ``str`` such as ``"heads/main"``) to an object 
 ``test_and_set`` is the single atomic primitive the store relies on: every head
 update goes through it, so two writers racing on one branch never lose a commit.
 
-Backends: ``MemObjectStore`` / ``MemRefStore`` (in memstore.py, also importable
-from here); the block device store in ``block_backend`` implements the same methods.
+Backends: ``MemObjectStore`` / ``MemRefStore`` (portable_core.memstore); the block
+device store in ``block_backend`` implements the same methods.
 """
 
 ID_SIZE = 32
@@ -82,12 +82,3 @@ def object_id(raw):
 
     return hashlib.sha256(raw).digest()
 
-
-def __getattr__(name):
-    # the in-memory stores live in memstore.py, loaded when first asked for: a
-    # device on flash never uses them (a class is heap on MicroPython)
-    if name == "MemObjectStore" or name == "MemRefStore":
-        from portable_core import memstore
-
-        return getattr(memstore, name)
-    raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""The exceptions of the store API (portable_core.store), importable from there:
+"""The exceptions of the store API (portable_core.store):
 here so that a device that only reads and writes values does not hold their classes
 (loaded on first use)."""
 
@@ -37,3 +37,34 @@ class FastForwardError(StoreError):
     def __init__(self, reason):
         super().__init__("fast-forward refused: " + reason.replace("_", " "))
         self.reason = reason
+
+
+class UnknownCommit(StoreError):
+    """A commit given to the store (an id, a prefix, a branch name, a parent) that is
+    not a commit in its object store; ``ref`` holds what was given. Raised before
+    anything is written: no ref changes."""
+
+    def __init__(self, ref, why="is not a commit in this store"):
+        super().__init__("%s %s" % (_name(ref), why))
+        self.ref = ref
+
+
+class InvalidInfo(TypeError):
+    """Commit info of the wrong type: an author or message that is not a str, a date
+    that is not an int (a bool is not one), or a clock returning one of those.
+    ``field`` names it ("author", "message" or "date"). Raised before anything is
+    written."""
+
+    def __init__(self, field, value):
+        super().__init__("commit %s must be %s, not %s (%r)" % (
+            field, "an int" if field == "date" else "a str", type(value).__name__, value))
+        self.field = field
+        self.value = value
+
+
+def _name(ref):
+    if isinstance(ref, (bytes, bytearray)):
+        from portable_core.objects import to_hex
+
+        return "commit " + to_hex(bytes(ref))
+    return repr(ref)

@@ -12,59 +12,32 @@ Paths are ``"a/b/c"`` or a tuple/list of steps; ``""`` / ``()`` is the root.
 Absent contents are reported as ``MISSING`` (conflict.py), never None (a stored
 CBOR null). Paths in results (walk, diff, conflicts) are ``"/"``-joined strings,
 ordered by their tuple of steps.
+
+Writing a tree's new nodes is in tree_write.py (``hash`` and ``write`` call it),
+walks and diffs in tree_walk.py (``iter_contents``, ``walk`` and ``diff`` call
+them), three-way merges in tree_merge.py, ``observe`` in observe.py and copies
+between stores in tree_copy.py: a device that only gets and sets never loads them.
 """
 
-from portable_core.compat import IS_MICROPYTHON
+from portable_core.cbor import CBORError
 from portable_core.missing import MISSING
 from portable_core.node import (
-    BUCKETS,
     EMPTY,
     EMPTY_ID,
     KIND_CONTENTS,
     KIND_NODE,
     Flat,
-    Inner,
     TreeError,  # noqa: F401 (re-exported)
-    check_step,
     contents_entry,
-    delete,
-    encode_node,
-    entry_at,
-    insert,
+    entry_value,
     load,
     lookup,
     node_id,
-    read_contents,
-    slot_at,
 )
-from portable_core.objects import decode_object, to_hex
+from portable_core.objects import to_hex
+from portable_core.paths import parse_path, path_str  # noqa: F401 (re-exported)
 
 KIND_STR = ("contents", "node")
-
-
-def parse_path(path):
-    """Return the tuple of validated steps of ``path`` (a ``"/"``-separated str or a
-    tuple/list of steps); ValueError on a bad path or step."""
-    if isinstance(path, str):
-        if not path:
-            return ()
-        steps = path.split("/")
-    elif isinstance(path, (tuple, list)):
-        steps = path
-    else:
-        raise ValueError("a path is a str or a tuple/list of steps, got %r" % (path,))
-    for step in steps:
-        check_step(step, path)
-    return tuple(steps)
-
-
-def path_str(steps):
-    """Return the ``"/"``-joined form of a tuple of steps."""
-    return "/".join(steps)
-
-
-def _join(prefix, name):
-    return prefix + "/" + name if prefix else name
 
 
 class Tree:
@@ -122,30 +95,17 @@ class Tree:
         if isinstance(root, bytes):
             return root
         if root._id is None:
-            for n, _ in _post_order(root, None, _has_id):
-                node_id(n)  # children first: no deep recursion
+            from portable_core.tree_write import hash_nodes
+
+            hash_nodes(root)
         return node_id(root)
 
     def __eq__(self, other):
+        """Return True when ``other`` is a Tree with the same contents (same hash);
+        ``!=`` is its negation on both runtimes."""
         return isinstance(other, Tree) and self.hash() == other.hash()
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __getattr__(self, name):
-        # the methods reading and writing values never call (listing, walks,
-        # diffs, grafts, ...) are in treeops.py, attached to Tree on first use
-        # (see docs/DESIGN.md "Memory")
-        import sys
-
-        if name[:2] != "__" and "portable_core.treeops" not in sys.modules:
-            import gc
-
-            gc.collect()  # its lasting objects fill holes low in the heap
-            from portable_core import treeops  # noqa: F401 (importing it attaches them)
-
-            return getattr(self, name)
-        raise AttributeError(name)
+    equal = __eq__  # Irmin's Tree.equal
 
     def __hash__(self):
         h = self.hash()
@@ -168,17 +128,20 @@ class Tree:
 
     def find(self, path):
         """Return the value stored at ``path``, or MISSING when there is no contents
-        there (absent, or a subtree). Reads only the nodes on the path."""
+        there (absent, or a subtree). Reads only the nodes on the path. ValueError
+        naming a bad path; TreeError if an object on the path is missing or
+        malformed."""
         steps = parse_path(path)
         if not steps:
             return MISSING
         t, e = self._entry(steps)
         if e is None or e[1] != KIND_CONTENTS:
             return MISSING
-        return _value(t._store, e)
+        return entry_value(t._store, e)
 
     def get(self, path):
-        """Return the value stored at ``path``; raise KeyError(path) if there is none."""
+        """Return the value stored at ``path``; raise KeyError(path) if there is none
+        (other errors: as ``find``)."""
         value = self.find(path)
         if value is MISSING:
             raise KeyError(path)
@@ -188,6 +151,10 @@ class Tree:
         # put ``entry`` (its name is replaced by the last step) at ``steps``, or
         # remove what is there when ``entry`` is None; returns self if unchanged.
         # Iterative (down the path, then back up): the firmware's C stack is small.
+        # The edit algorithms load on the first edit (a device that only reads
+        # never needs them).
+        from portable_core.node_edit import delete, insert
+
         trees = []
         nodes = []
         t = self
@@ -233,19 +200,113 @@ class Tree:
     def add(self, path, value):
         """Return a tree with ``value`` (any CBOR value) stored at ``path`` (not the
         root). Missing directories are created; contents or a subtree already at
-        ``path`` or at a prefix of it are replaced."""
+        ``path`` or at a prefix of it are replaced. ValueError on a bad path or the
+        root; CBORError (a ValueError) naming the path and the value's type when
+        the value has no CBOR encoding or its encoding is over
+        ``cbor.DEFAULT_MAX_SIZE`` bytes (no reader would accept it)."""
         steps = parse_path(path)
         if not steps:
             raise ValueError("cannot store contents at the root path")
-        return self._update(steps, contents_entry(steps[-1], value))
+        try:
+            entry = contents_entry(steps[-1], value)
+        except CBORError as exc:
+            raise CBORError("cannot store the %s at %r: %s" % (type(value).__name__, path_str(steps), exc))
+        return self._update(steps, entry)
 
     def remove(self, path):
         """Return a tree without what is at ``path`` (contents or subtree; the root:
-        the empty tree). Directories left empty vanish. Removing nothing is a no-op."""
+        the empty tree). Directories left empty vanish. Removing nothing is a no-op.
+        Errors: as ``find``."""
         steps = parse_path(path)
         if not steps:
             return EMPTY_TREE
         return self._update(steps, None)
+
+    def find_tree(self, path):
+        """Return the subtree at ``path`` (the tree itself for the root), or None when
+        there is no subtree there (errors: as ``find``)."""
+        steps = parse_path(path)
+        if not steps:
+            return self
+        t, e = self._entry(steps)
+        if e is None or e[1] != KIND_NODE:
+            return None
+        return t._sub(e)
+
+    def kind(self, path):
+        """Return ``"contents"``, ``"node"`` or None for what is at ``path``; the root
+        is always a ``"node"`` (errors: as ``find``)."""
+        steps = parse_path(path)
+        if not steps:
+            return "node"
+        e = self._entry(steps)[1]
+        return None if e is None else KIND_STR[e[1]]
+
+    def mem(self, path):
+        """Return True when contents are stored at ``path`` (errors: as ``find``)."""
+        return self.kind(path) == "contents"
+
+    def mem_tree(self, path):
+        """Return True when a subtree is at ``path`` (always True for the root;
+        errors: as ``find``)."""
+        return self.kind(path) == "node"
+
+    def list(self, path="", offset=0, length=None):
+        """Return the sorted list of ``(step, kind)`` of the directory at ``path``
+        (kind ``"contents"`` or ``"node"``); [] when there is no directory there.
+        With ``offset`` / ``length`` (Irmin's pagination): only the entries from the
+        ``offset``-th, at most ``length`` of them (None: to the end); ValueError
+        if either is not a non-negative int. Loads every node of that one
+        directory."""
+        from portable_core.node_edit import all_entries
+
+        for n in (offset, length):
+            if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 0):
+                raise ValueError("list offset and length are ints >= 0, got %r" % (n,))
+        t = self.find_tree(path)
+        if t is None:
+            return []
+        out = all_entries(t._store, t._node(), 0, _step_kind)
+        if offset or length is not None:
+            out = out[offset:] if length is None else out[offset : offset + length]
+        return out
+
+    def add_tree(self, path, tree):
+        """Return a tree with ``tree`` grafted at ``path`` (the root: return ``tree``).
+        Adding an empty tree removes ``path``. TypeError if ``tree`` is not a Tree;
+        other errors: as ``find``."""
+        if not isinstance(tree, Tree):
+            raise TypeError("add_tree needs a Tree, got %r" % (tree,))
+        steps = parse_path(path)
+        if tree.is_empty():
+            return self.remove(steps)
+        if not steps:
+            return tree
+        return self._update(steps, (steps[-1], KIND_NODE, tree._ref_for(self._store)))
+
+    def iter_contents(self, prefix=""):
+        """Yield ``(path, value)`` for every contents at or under ``prefix``, lazily,
+        ordered by path (one directory's entry list in RAM per level). Errors: as
+        ``find``."""
+        from portable_core.tree_walk import iter_contents
+
+        return iter_contents(self, prefix)
+
+    def walk(self):
+        """Yield ``(path, value)`` for every contents of the tree (see iter_contents)."""
+        from portable_core.tree_walk import iter_contents
+
+        return iter_contents(self, "")
+
+    def diff(self, other):
+        """Return the list of ``(path, change, old, new)`` turning this tree into
+        ``other``, one per contents path, ordered by path; ``change`` is ``"added"``
+        (old is MISSING), ``"removed"`` (new is MISSING) or ``"updated"``. Subtrees
+        (and parts of split directories) with equal ids are skipped unread. TreeError
+        if an object is missing or malformed."""
+        from portable_core.tree_walk import diff
+
+        return diff(self, other)
 
     def write(self, objects, release=False):
         """Store every object of this tree that ``objects`` lacks and return the root
@@ -254,9 +315,14 @@ class Tree:
         are copied). Sets ``last_write_bytes`` / ``last_write_objects`` to what was
         new. With ``release``, in-memory nodes of a tree read from ``objects`` are
         dropped once written (their parents refer to them by id, read back when
-        needed): less RAM while writing a tree that is not used afterwards."""
+        needed): less RAM while writing a tree that is not used afterwards. TreeError
+        if an object referenced from another store is missing there; a backend's
+        StorageError (device full, ...) propagates, the objects already stored
+        staying unreferenced."""
+        from portable_core.tree_write import write_tree
+
         stats = [0, 0]
-        oid = _write_tree(self, objects, stats, release)
+        oid = write_tree(self, objects, stats, release)
         self.last_write_bytes = stats[0]
         self.last_write_objects = stats[1]
         return oid
@@ -272,171 +338,5 @@ def _subtree(store, entry):
     return ref
 
 
-def _value(store, entry):
-    if isinstance(entry[2], bytearray):  # held in RAM: a fresh copy of the value
-        return decode_object(entry[2])[1]
-    return read_contents(store, entry[2])
-
-
-# -- writing ---------------------------------------------------------------
-
-
-def _put(objects, raw, oid, stats, base=None, base_raw=None):
-    if not objects.mem(oid):
-        if base is None or base == oid:
-            objects.add(bytes(raw))
-        elif base_raw is None:
-            objects.add(bytes(raw), base)
-        else:
-            objects.add(bytes(raw), base, base_raw)
-        stats[0] += len(raw)
-        stats[1] += 1
-
-
-def _has_id(node):
-    return node._id is not None
-
-
-def _children(node, src):
-    # the in-memory child nodes of ``node`` (whose lazy children are in ``src``),
-    # each with the store of its own lazy children
-    out = []
-    if isinstance(node, Inner):
-        for slot in node.slots:
-            if slot is not None and not isinstance(slot, (bytes, int)):  # a node
-                out.append((slot, src))
-    else:
-        for e in node.items:  # a subtree in memory is never an offset in raw
-            if type(e) is not int:
-                ref = e[2]
-                if isinstance(ref, Tree) and not isinstance(ref._root, bytes):
-                    out.append((ref._root, ref._store))
-    return out
-
-
-def _post_order(node, src, done):
-    # yield (node, store) for the in-memory nodes from ``node`` down, children
-    # before parents, pruning below nodes for which ``done(node)`` is true
-    if done(node):
-        return
-    stack = [(node, src, False)]
-    while stack:
-        n, s, expanded = stack.pop()
-        if expanded:
-            yield n, s
-            continue
-        stack.append((n, s, True))
-        for child in _children(n, s):
-            if not done(child[0]):
-                stack.append((child[0], child[1], False))
-
-
-def _write_tree(tree, objects, stats, release=False):
-    root = tree._root
-    if isinstance(root, bytes):
-        if tree._store is not objects:
-            _copy(tree._store, objects, root, stats)
-        return root
-
-    def done(node):
-        return node._stored is objects
-
-    for node, src in _post_order(root, tree._store, done):
-        if not done(node):  # a node shared by two parents comes twice
-            _write_node(node, src, objects, stats, release)
-    return node_id(root)
-
-
-def _write_node(node, src, objects, stats, release=False):
-    # store ``node``, its contents and what it refers to in another store; its
-    # in-memory children are already written (``release``: drop them)
-    if release and src is objects:
-        _forget_children(node, objects)
-    ids = None
-    if isinstance(node, Inner):
-        if src is not objects:
-            for i in range(len(node.slots)):
-                slot = slot_at(node, i)
-                if isinstance(slot, bytes):
-                    _copy(src, objects, slot, stats)
-    else:
-        ids = []
-        items = node.items
-        for k in range(len(items)):
-            if type(items[k]) is int:  # an entry as stored: its id is in raw
-                if src is not objects:
-                    _copy(src, objects, entry_at(node, k)[2], stats)
-                ids.append(None)
-                continue
-            ref = items[k][2]
-            if isinstance(ref, bytearray):  # contents held in RAM
-                oid = _sha(ref)
-                _put(objects, ref, oid, stats)
-            elif isinstance(ref, bytes):
-                oid = ref
-                if src is not objects:
-                    _copy(src, objects, ref, stats)
-            elif isinstance(ref._root, bytes):
-                oid = ref._root
-                if ref._store is not objects:
-                    _copy(ref._store, objects, oid, stats)
-            else:
-                oid = node_id(ref._root)
-            ids.append(oid)
-    raw = encode_node(node, ids)
-    ids = None
-    if node._id is None:
-        node._id = _sha(raw)
-    # a node edited from a stored one shares that node's bytes: the base's
-    base_raw = node.raw if node._base is not None else None
-    _put(objects, raw, node._id, stats, node._base, base_raw)
-    if node is not EMPTY:  # the shared empty node keeps no store alive
-        node._stored = objects
-
-
-def _forget_children(node, objects):
-    # refer to the children of ``node`` already written to ``objects`` (which
-    # ``node`` reads its lazy children from) by id: the same node, and the RAM of
-    # those children (their kept raw bytes) is free while ``node`` is written
-    if isinstance(node, Inner):
-        slots = node.slots
-        for i in range(BUCKETS):
-            child = slots[i]
-            if child is not None and type(child) is not int and not isinstance(child, bytes):
-                if child._stored is objects:
-                    slots[i] = child._id
-        return
-    items = node.items
-    for k in range(len(items)):
-        e = items[k]
-        if type(e) is not int and isinstance(e[2], Tree):
-            root = e[2]._root
-            if not isinstance(root, bytes) and root._stored is objects:
-                items[k] = (e[0], e[1], root._id)
-
-
-def _copy(src, dst, oid, stats):
-    # copy object ``oid`` and everything below it from ``src`` to ``dst``
-    from portable_core import treeops
-
-    treeops._copy(src, dst, oid, stats)
-
-
-def _sha(raw):
-    import hashlib
-
-    return hashlib.sha256(raw).digest()
-
-
-def __getattr__(name):
-    # merge_trees, observe, same_observation and Subtree live in treeops.py, which
-    # is loaded only when one of them is first asked for
-    if name in ("merge_trees", "observe", "same_observation", "Subtree"):
-        from portable_core import treeops
-
-        return getattr(treeops, name)
-    raise AttributeError(name)
-
-
-if not IS_MICROPYTHON:  # CPython has the room: every method there from the start
-    from portable_core import treeops  # noqa: F401,E402
+def _step_kind(entry):
+    return (entry[0], KIND_STR[entry[1]])

@@ -155,7 +155,8 @@ def support_installer():
 PRELOAD = (
     "import gc\n"
     "import block_backend.compaction, block_backend.fsck\n"
-    "import portable_core.store_more, portable_core.treeops, portable_core.snapshot\n"
+    "import portable_core.heads, portable_core.merging, portable_core.transactions\n"
+    "import portable_core.tree_walk, portable_core.tree_copy, portable_core.snapshot\n"
     "gc.collect()\n"
 )
 

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from portable_core import cbor
+from portable_core.cbor_stream import decode_stream
 
 # ------------------------------------------------------------------ strategies
 
@@ -156,7 +157,7 @@ def test_round_trips(value):
     assert same(cbor.decode(data), value)
     assert same(cbor2.loads(data), value)
     source = io.BytesIO(data + b"\x00tail")
-    assert same(cbor.decode_stream(source.read), value)
+    assert same(decode_stream(source.read), value)
     assert source.read() == b"\x00tail"
     depth = nesting(value)
     if depth > 1:
@@ -275,9 +276,9 @@ structured_utf8 = st.lists(
 @given(st.one_of(structured_utf8, st.binary(max_size=10), st.text().map(lambda t: t.encode("utf-8", "surrogatepass"))))
 def test_micropython_utf8_check_completed_by_utf8_strict(data):
     """On MicroPython, decode accepts text iff MicroPython's structural check and
-    cbor._utf8_strict both pass: that must equal CPython's strict UTF-8 decoder."""
+    cbor.utf8_strict both pass: that must equal CPython's strict UTF-8 decoder."""
     if micropython_utf8_check(data):
-        assert cbor._utf8_strict(data) == cpython_utf8_ok(data)
+        assert cbor.utf8_strict(data) == cpython_utf8_ok(data)
     else:
         assert not cpython_utf8_ok(data)
 

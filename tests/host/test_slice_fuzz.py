@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from block_backend.devices import RamFlash
 from block_backend.flashstore import FlashStore
 from portable_core import cbor, snapshot
+from portable_core.cbor_stream import decode_stream
 from portable_core.snapshot import SliceError
 from portable_core.storage import MemObjectStore, MemRefStore, object_id
 from portable_core.store import Repo
@@ -61,7 +62,7 @@ def _items(data):
 
     while pos[0] < len(data):
         start = pos[0]
-        cbor.decode_stream(read)
+        decode_stream(read)
         out.append(data[start:pos[0]])
     return out
 

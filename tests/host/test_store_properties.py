@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from portable_core import merge, snapshot
 from portable_core.conflict import MergeConflictError
-from portable_core.storage import MemObjectStore, MemRefStore
+from portable_core.memstore import MemObjectStore, MemRefStore
 from portable_core.store import Repo
 
 keys = st.sampled_from(["a", "b", "c/d", "c/e", "f/g/h"])

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from portable_core.conflict import MISSING, is_conflict
 from portable_core.merge import counter, default
-from portable_core.storage import MemObjectStore
-from portable_core.tree import Tree, merge_trees
+from portable_core.memstore import MemObjectStore
+from portable_core.tree import Tree
+from portable_core.tree_merge import merge_trees
 
 settings.register_profile("sprig-tree", max_examples=150, deadline=None)
 settings.load_profile("sprig-tree")

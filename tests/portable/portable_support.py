@@ -4,7 +4,7 @@ Portable itself: on the firmware the harness installs it in ``sys.modules`` befo
 a test module that imports it (tests/harness/runtimes.py).
 """
 
-from portable_core.storage import MemObjectStore, MemRefStore
+from portable_core.memstore import MemObjectStore, MemRefStore
 from portable_core.store import Repo
 
 

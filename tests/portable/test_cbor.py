@@ -11,6 +11,7 @@ import io
 import struct
 
 from portable_core import cbor
+from portable_core.cbor_stream import decode_stream
 
 
 def _h(text):
@@ -55,7 +56,7 @@ def _check(value, hexcode):
     assert _same(back, value), "decode(%s) = %r, want %r" % (hexcode, back, value)
     # The same through decode_stream, one byte per read, with trailing bytes left unread.
     source = io.BytesIO(data + b"\xff\x00")
-    assert _same(cbor.decode_stream(source.read), value)
+    assert _same(decode_stream(source.read), value)
     assert source.read() == b"\xff\x00"
 
 
@@ -230,7 +231,7 @@ def test_max_depth_boundary():
         nested = {"k": nested, "i": i} if i % 2 else [i, nested]
     data = cbor.encode(nested)
     assert cbor.decode(data) == nested
-    assert cbor.decode_stream(io.BytesIO(data).read) == nested
+    assert decode_stream(io.BytesIO(data).read) == nested
     assert cbor.decode(b"\x81\x81\x00", max_depth=2) == [[0]]
 
 
@@ -238,7 +239,7 @@ def test_max_size_boundary():
     data = cbor.encode(b"x" * 100)
     assert len(data) == 102
     assert cbor.decode(data, max_size=102) == b"x" * 100
-    assert cbor.decode_stream(io.BytesIO(data).read, max_size=102) == b"x" * 100
+    assert decode_stream(io.BytesIO(data).read, max_size=102) == b"x" * 100
 
 
 class _Reader:
@@ -265,7 +266,7 @@ def test_decode_stream_reads_exactly_the_item():
     reader = _Reader(data)
     for value in items:
         before = reader.pos
-        assert _same(cbor.decode_stream(reader.read), value)
+        assert _same(decode_stream(reader.read), value)
         assert reader.pos - before == len(cbor.encode(value))
     assert data[reader.pos :] == b"rest"
     assert max(reader.requests) <= 512
@@ -276,14 +277,14 @@ def test_decode_stream_short_reads():
     data = cbor.encode(value) + b"\x00"
     for chunk in (1, 2, 3, 7, 1000):
         reader = _Reader(data, chunk)
-        assert _same(cbor.decode_stream(reader.read), value)
+        assert _same(decode_stream(reader.read), value)
         assert reader.pos == len(data) - 1
 
 
 def test_decode_stream_never_over_asks():
     data = cbor.encode(["ab", b"c" * 1500])
     reader = _Reader(data)
-    cbor.decode_stream(reader.read)
+    decode_stream(reader.read)
     total = 0
     for n in reader.requests:
         total += n

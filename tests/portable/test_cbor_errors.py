@@ -6,6 +6,7 @@ import binascii
 import io
 
 from portable_core import cbor
+from portable_core.cbor_stream import decode_stream
 
 
 def _h(text):
@@ -30,7 +31,7 @@ def _fails_hex(code, words, **limits):
 def _stream_fails(data, words, **limits):
     source = io.BytesIO(data)
     try:
-        value = cbor.decode_stream(source.read, **limits)
+        value = decode_stream(source.read, **limits)
     except cbor.CBORError as exc:
         assert words in str(exc), "stream %s: %r lacks %r" % (binascii.hexlify(data), str(exc), words)
         return source.tell()
@@ -251,10 +252,10 @@ def test_utf8_strict():
     # The checks MicroPython's str(b, "utf-8") leaves out, on structurally valid UTF-8.
     valid = ("", "abc", "\u00fc", "\u6c34", "\U00010151", "\U0010ffff", "\ud7ff\ue000a\u0800")
     for text in valid:
-        assert cbor._utf8_strict(text.encode())
+        assert cbor.utf8_strict(text.encode())
     for code in ("c0af", "c1bf", "e0809f", "eda080", "edbfbf", "f08f8080", "f4908080", "f5808080",
                  "41 e6b0b4 eda080", "e6b0b4 f4908080 41"):
-        assert not cbor._utf8_strict(_h(code)), code
+        assert not cbor.utf8_strict(_h(code)), code
 
 
 def test_encode_unsupported_types():
@@ -290,7 +291,7 @@ def test_stream_read_contract():
         return b"\x00\x00"
 
     try:
-        cbor.decode_stream(greedy)
+        decode_stream(greedy)
     except cbor.CBORError as exc:
         assert "more bytes than requested" in str(exc)
     else:

@@ -248,9 +248,10 @@ def workload(dev, acked):
         if i == 1:
             br = "b"
         acked.append((br, None))
-        if i == 1:
-            repo.main().clone("b")
-            acked[-1] = ("b", repo.branch("b").head())
+        if i == 1:  # (cloning main, which has no head yet, would remove b)
+            acked[-1] = ("main", None)
+            repo.branch("b").clone("main")
+            acked[-1] = ("main", repo.main().head())
             continue
         head = repo.branch(br).set("k%d" % (i % 3), i)
         acked[-1] = (br, head)

@@ -3,8 +3,9 @@ branches, empty stores, ids and prefixes."""
 
 from portable_core.conflict import MISSING
 from portable_core.objects import to_hex
-from portable_core.storage import MemObjectStore, MemRefStore
-from portable_core.store import InvalidBranchName, Repo, StoreError
+from portable_core.memstore import MemObjectStore, MemRefStore
+from portable_core.store import Repo
+from portable_core.store_errors import InvalidBranchName, StoreError
 from portable_core.tree import Tree
 from portable_support import new_repo as support_repo, raises, ticking_clock
 
@@ -150,7 +151,7 @@ def test_paths_as_tuples_and_validation():
 
 
 def test_test_and_set_value():
-    from portable_core.store import TestFailed
+    from portable_core.store_errors import TestFailed
 
     main = new_repo().main()
     main.test_and_set("k", MISSING, 1)

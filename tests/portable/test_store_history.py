@@ -3,7 +3,7 @@ depth, last_modified, diff."""
 
 from portable_core import history
 from portable_core.history import MaxDepthReached, TooManyLcas
-from portable_core.storage import MemObjectStore, MemRefStore
+from portable_core.memstore import MemObjectStore, MemRefStore
 from portable_core.store import Repo
 from portable_core.tree import Tree
 from portable_support import new_repo as support_repo, raises, ticking_clock

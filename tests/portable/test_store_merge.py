@@ -3,8 +3,9 @@ commits, merge at a path, fast-forwards, head test_and_set, conflicts as values.
 
 from portable_core import merge
 from portable_core.conflict import MergeConflictError
-from portable_core.storage import MemObjectStore, MemRefStore
-from portable_core.store import FastForwardError, Repo
+from portable_core.memstore import MemObjectStore, MemRefStore
+from portable_core.store import Repo
+from portable_core.store_errors import FastForwardError
 from portable_support import new_repo as support_repo, raises, ticking_clock
 
 
@@ -189,7 +190,7 @@ def test_concurrent_head_test_and_set_with_retries():
     head = main.head()
     assert not main.test_and_set_head(b"\x00" * 32, head)
     refs.races = 100
-    from portable_core.store import TooManyRetries
+    from portable_core.store_errors import TooManyRetries
 
     repo.retries = 5
     raises(TooManyRetries, main.set, "never", 1)

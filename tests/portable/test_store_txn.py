@@ -2,8 +2,9 @@
 
 from portable_core import merge
 from portable_core.conflict import MergeConflictError
-from portable_core.storage import MemObjectStore, MemRefStore
-from portable_core.store import Repo, TestFailed
+from portable_core.memstore import MemObjectStore, MemRefStore
+from portable_core.store import Repo
+from portable_core.store_errors import TestFailed
 from portable_core.tree import Tree
 from portable_support import new_repo, raises
 
@@ -104,7 +105,7 @@ def test_with_tree_strategies():
 
 
 def test_transaction_retries_are_bounded():
-    from portable_core.store import TooManyRetries
+    from portable_core.store_errors import TooManyRetries
 
     class AlwaysRacing(MemRefStore):
         def test_and_set(self, name, expected, new):

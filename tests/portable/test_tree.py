@@ -2,7 +2,7 @@
 
 from portable_core.conflict import MISSING
 from portable_core.objects import TAG_CONTENTS, encode_object
-from portable_core.storage import MemObjectStore
+from portable_core.memstore import MemObjectStore
 from portable_core.tree import Tree, TreeError, parse_path
 from portable_support import raises
 
@@ -277,7 +277,7 @@ def test_missing_and_wrong_objects():
 
 def test_deep_paths():
     # no recursion per path level: the firmware's C stack holds a few dozen calls
-    from portable_core.tree import merge_trees
+    from portable_core.tree_merge import merge_trees
 
     p = tuple("s" + str(i) for i in range(40))
     q = p[:-1] + ("z",)

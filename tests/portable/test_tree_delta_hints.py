@@ -2,7 +2,8 @@
 from (ObjectStore.add's ``base``), so a flash backend can store a small delta."""
 
 from portable_core.objects import TAG_NODE
-from portable_core.storage import MemObjectStore, object_id
+from portable_core.memstore import MemObjectStore
+from portable_core.storage import object_id
 from portable_core.tree import Tree
 
 

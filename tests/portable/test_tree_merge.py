@@ -4,8 +4,9 @@ import gc
 
 from portable_core.conflict import MISSING, Conflict, is_conflict
 from portable_core.node import bucket
-from portable_core.storage import MemObjectStore
-from portable_core.tree import Tree, merge_trees
+from portable_core.memstore import MemObjectStore
+from portable_core.tree import Tree
+from portable_core.tree_merge import merge_trees
 
 
 class CountingStore(MemObjectStore):

@@ -9,7 +9,8 @@ from portable_core.node import (
     bucket,
 )
 from portable_core.objects import TAG_NODE, decode_object
-from portable_core.storage import MemObjectStore, object_id
+from portable_core.memstore import MemObjectStore
+from portable_core.storage import object_id
 from portable_core.tree import Tree, TreeError
 
 
@@ -278,7 +279,8 @@ def test_corrupt_nodes_are_reported():
 
 
 def test_loaded_flat_node_reads_entries_from_its_bytes():
-    from portable_core.node import Flat, entry_at, insert, load, name_at, delete, encode_node
+    from portable_core.node import Flat, encode_node, entry_at, load, name_at
+    from portable_core.node_edit import delete, insert
 
     s = MemObjectStore()
     t = Tree.empty()
