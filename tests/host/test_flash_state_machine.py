@@ -28,7 +28,8 @@ from portable_core.commit import CommitNotFound
 from portable_core.conflict import MISSING, MergeConflictError, is_conflict
 from portable_core.merge import default, values_equal
 from portable_core.storage import StorageError
-from portable_core.store import FastForwardError, Repo, StoreError, TestFailed
+from portable_core.store import Repo
+from portable_core.store_errors import FastForwardError, StoreError, TestFailed
 
 BS = 4096
 BC = 16

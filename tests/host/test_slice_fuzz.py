@@ -12,7 +12,8 @@ from block_backend.flashstore import FlashStore
 from portable_core import cbor, snapshot
 from portable_core.cbor_stream import decode_stream
 from portable_core.snapshot import SliceError
-from portable_core.storage import MemObjectStore, MemRefStore, object_id
+from portable_core.memstore import MemObjectStore, MemRefStore
+from portable_core.storage import object_id
 from portable_core.store import Repo
 
 
