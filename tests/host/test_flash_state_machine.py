@@ -1,6 +1,6 @@
 """A Repo on a FlashStore against a model (CPython, hypothesis state machine).
 
-The store: a FlashStore on a RamFlash of 16 blocks of 4 KiB, ``keep=2``, reopened
+The store: a FlashStore on a RamFlash of 16 blocks of 4 KiB, ``keep=1``, reopened
 at random. The model: per branch, its head commit id and a dict path -> value, and
 per commit id its parents and contents (so merges, fast-forwards and their
 common ancestors are predicted from the model's own history).
@@ -33,7 +33,7 @@ from portable_core.store_errors import FastForwardError, StoreError, TestFailed
 
 BS = 4096
 BC = 16
-KEEP = 2
+KEEP = 1  # one commit a branch: compaction cuts history as often as it can
 DOCUMENTED = (StoreError, StorageError, ValueError, TypeError, CommitNotFound, MergeConflictError)
 
 NAMES = ["main", "dev", "a.b", "feat/x", "zz"]  # names in both orders; "probe" is the invariant's
