@@ -30,6 +30,7 @@ def set_head(self, commit):
     """Point Branch ``self`` at ``commit`` (id, prefix or branch name), whatever it
     held; UnknownCommit (nothing changes) if it names no commit of the store."""
     cid = self.repo.resolve(commit)  # UnknownCommit if it names no commit
+    self.repo.commit(cid)  # ObjectError if it is malformed
     while True:
         old = self.head()
         if self.repo._update_head(self.name, old, cid):

@@ -377,133 +377,87 @@ def is_empty(node):
     return isinstance(node, Flat) and not node.items
 
 
-def _oid(value):
-    if isinstance(value, (bytearray, memoryview)):
-        value = bytes(value)
-    if not isinstance(value, bytes) or len(value) != 32:
-        raise ValueError("an id is 32 bytes, got %r" % (value,))
-    return value
-
-
-def parse_node(body, depth=0):
-    """Return the Flat or Inner node of a decoded node body found at ``depth``
-    (ValueError if the body is not a well-formed node)."""
-    if not isinstance(body, list) or not body:
-        raise ValueError("a node body is a non-empty array")
-    fmt = body[0]
-    if fmt == FORMAT_FLAT and len(body) == 2 and isinstance(body[1], list):
-        items = body[1]
-        if len(items) > MAX_ENTRIES:
-            raise ValueError("flat node of %d entries (max %d)" % (len(items), MAX_ENTRIES))
-        entries = []
-        prev = None
-        for item in items:
-            if not isinstance(item, list) or len(item) != 3:
-                raise ValueError("a node entry is [name, kind, id]")
-            name = check_step(item[0])
-            if prev is not None and name <= prev:
-                raise ValueError("node entries not sorted: %r after %r" % (name, prev))
-            if item[1] != KIND_CONTENTS and item[1] != KIND_NODE:
-                raise ValueError("entry %r has unknown kind %r" % (name, item[1]))
-            entries.append((name, item[1], _oid(item[2])))
-            prev = name
-        return Flat(entries)
-    if fmt == FORMAT_INNER and len(body) == 4 and isinstance(body[3], list):
-        if depth > MAX_DEPTH:
-            raise ValueError("inner node deeper than %d" % MAX_DEPTH)
-        if body[1] != depth:
-            raise ValueError("inner node of depth %r where depth %d was expected" % (body[1], depth))
-        count = body[2]
-        if not isinstance(count, int) or count <= MAX_ENTRIES:
-            raise ValueError("inner node with entry count %r" % (count,))
-        slots = [None] * BUCKETS
-        prev = -1
-        for item in body[3]:
-            if not isinstance(item, list) or len(item) != 2:
-                raise ValueError("an inner node child is [bucket, id]")
-            i = item[0]
-            if not isinstance(i, int) or i <= prev or i >= BUCKETS:
-                raise ValueError("bad or unsorted bucket %r" % (i,))
-            slots[i] = _oid(item[1])
-            prev = i
-        if prev < 0:
-            raise ValueError("inner node without children")
-        return Inner(depth, count, slots)
-    raise ValueError("unknown node format")
-
-
-def _parse_raw(raw, depth):
-    # the node held in ``raw`` (its raw object bytes) at ``depth``, read straight
-    # from the bytes: no body value is built, and an inner node's child ids stay in
-    # ``raw``. None when ``raw`` is anything but a canonical, well-formed node
-    # (``load`` then decodes it the general way, which names the fault).
+def parse_node(raw, depth=0):
+    """Return the Flat or Inner node held in ``raw`` (a node object's raw bytes)
+    found at ``depth`` (None: any depth, as stored). The one node parser: it reads
+    the bytes in place (no CBOR body value is built; an entry or child id stays in
+    ``raw`` as an offset) and accepts exactly the canonical encoding of a
+    well-formed node. ValueError (CBORError for bad CBOR) saying what is wrong."""
     if len(raw) < 2 or raw[0] != TAG_NODE:
-        return None
+        raise ValueError("not a node object")
     dec = Decoder(memoryview(raw), DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE)
     buf = dec.buf
-    dec.pos = 1
-    try:
-        n = buf[1]  # array(2): a flat node, array(4): an inner node
-        dec.pos = 2
-        major, _, fmt = dec.head()
-        if major != 0:
-            return None
+    n = buf[1]  # array(2): a flat node, array(4): an inner node
+    if n != 0x82 and n != 0x84:
+        raise ValueError("a node body is an array of 2 (flat) or 4 (inner) items")
+    dec.pos = 2
+    major, _, fmt = dec.head()
+    if major != 0 or fmt != (FORMAT_FLAT if n == 0x82 else FORMAT_INNER):
+        raise ValueError("unknown node format")
+    if fmt == FORMAT_FLAT:
         major, _, k = dec.head()
-        if n == 0x82 and fmt == FORMAT_FLAT and major == 4 and k <= MAX_ENTRIES:
-            items = [0] * k
-            prev = None
-            for j in range(k):
-                at = dec.pos
-                if buf[at] != 0x83:  # array(3)
-                    return None
-                start = dec.pos = at + 1
-                major, _, size = dec.head()
-                if major != 3:
-                    return None
-                name = check_step(decode_text(dec.take(size), start))
-                major, _, kind = dec.head()
-                if major != 0 or kind > KIND_NODE or (prev is not None and name <= prev):
-                    return None
-                _take_id(dec, False)
-                items[j] = at  # the entry stays in ``raw``
-                prev = name
-            prev = name = None
-            node = Flat(items, raw)
-        elif n == 0x84 and fmt == FORMAT_INNER and major == 0 and k == depth <= MAX_DEPTH:
-            major, _, count = dec.head()
-            if major != 0 or count <= MAX_ENTRIES:
-                return None
-            major, _, k = dec.head()
-            if major != 4 or not 0 < k <= BUCKETS:
-                return None
-            slots = [None] * BUCKETS
-            prev = -1
-            for _ in range(k):
-                if buf[dec.pos] != 0x82:  # array(2)
-                    return None
-                dec.pos += 1
-                major, _, i = dec.head()
-                if major != 0 or i <= prev or i >= BUCKETS:
-                    return None
-                slots[i] = dec.pos + 2  # the offset of the id in ``raw``
-                _take_id(dec, False)
-                prev = i
-            node = Inner(depth, count, slots, raw)
-        else:
-            return None
-    except (ValueError, IndexError):  # CBORError is a ValueError
-        return None
-    return node if dec.pos == dec.end else None
+        if major != 4:
+            raise ValueError("the entries of a flat node are an array")
+        if k > MAX_ENTRIES:
+            raise ValueError("flat node of %d entries (max %d)" % (k, MAX_ENTRIES))
+        items = [0] * k
+        prev = None
+        for j in range(k):
+            at = dec.pos
+            if at >= dec.end or buf[at] != 0x83:
+                raise ValueError("a node entry is [name, kind, id]")
+            start = dec.pos = at + 1
+            major, _, size = dec.head()
+            if major != 3:
+                raise ValueError("an entry name is a text string")
+            name = check_step(decode_text(dec.take(size), start))
+            if prev is not None and name <= prev:
+                raise ValueError("node entries not sorted: %r after %r" % (name, prev))
+            major, _, kind = dec.head()
+            if major != 0 or kind > KIND_NODE:
+                raise ValueError("entry %r has unknown kind" % name)
+            _take_id(dec)
+            items[j] = at  # the entry stays in ``raw``
+            prev = name
+        prev = name = None
+        node = Flat(items, raw)
+    else:
+        major, _, d = dec.head()
+        if major != 0 or d > MAX_DEPTH:
+            raise ValueError("inner node depth must be an int <= %d" % MAX_DEPTH)
+        if depth is not None and d != depth:
+            raise ValueError("inner node of depth %d where depth %d was expected" % (d, depth))
+        major, _, count = dec.head()
+        if major != 0 or count <= MAX_ENTRIES:
+            raise ValueError("inner node with entry count %d" % count)
+        major, _, k = dec.head()
+        if major != 4 or not 0 < k <= BUCKETS:
+            raise ValueError("inner node children: an array of 1 to %d" % BUCKETS)
+        slots = [None] * BUCKETS
+        prev = -1
+        for _ in range(k):
+            if dec.pos >= dec.end or buf[dec.pos] != 0x82:
+                raise ValueError("an inner node child is [bucket, id]")
+            dec.pos += 1
+            major, _, i = dec.head()
+            if major != 0 or i <= prev or i >= BUCKETS:
+                raise ValueError("bad or unsorted bucket %d" % i)
+            slots[i] = dec.pos + 2  # the offset of the id in ``raw``
+            _take_id(dec)
+            prev = i
+        node = Inner(d, count, slots, raw)
+    if dec.pos != dec.end:
+        raise ValueError("%d bytes after the node" % (dec.end - dec.pos))
+    return node
 
 
-def _take_id(dec, copy=True):
-    # the 32-byte id (a byte string) at ``dec``'s position, as bytes if ``copy``
+def _take_id(dec):
+    # skip the 32-byte id (a byte string) at ``dec``'s position
     buf = dec.buf
     pos = dec.pos
-    if buf[pos] != 0x58 or buf[pos + 1] != 32 or dec.end - pos < 34:
-        raise ValueError("not an id")
+    if dec.end - pos < 34 or buf[pos] != 0x58 or buf[pos + 1] != 32:
+        raise ValueError("an id is a 32-byte string")
     dec.pos = pos + 34
-    return bytes(buf[pos + 2 : pos + 34]) if copy else None
 
 
 def _read_body(store, oid, tag, what, a_what):
@@ -525,15 +479,16 @@ def load(store, nid, depth=0):
     """Read, decode and check node ``nid`` from ``store`` (expected at ``depth``);
     raise TreeError naming the id if it is missing, not a node or malformed."""
     raw = store.get(nid) if store is not None else None
-    if raw is not None and type(raw) is not bytes:
-        raw = bytes(raw)  # an inner node keeps it: never a buffer someone reuses
-    node = None if raw is None else _parse_raw(raw, depth)
-    if node is None:  # not a well-formed node: decode it again to say why
-        body = _read_body(store, nid, TAG_NODE, "node", "a node")
-        try:
-            node = parse_node(body, depth)
-        except ValueError as exc:
-            raise TreeError("malformed node %s: %s" % (to_hex(nid), exc))
+    if raw is None:
+        raise TreeError("missing node object %s" % to_hex(nid))
+    if type(raw) is not bytes:
+        raw = bytes(raw)  # a node keeps it: never a buffer someone reuses
+    if raw and raw[0] != TAG_NODE and raw[0] in KIND_NAMES:
+        raise TreeError("object %s is a %s object, not a node" % (to_hex(nid), KIND_NAMES[raw[0]]))
+    try:
+        node = parse_node(raw, depth)
+    except (ValueError, IndexError) as exc:  # CBORError is a ValueError
+        raise TreeError("malformed node %s: %s" % (to_hex(nid), exc))
     node._id = nid
     node._stored = store
     node._base = nid

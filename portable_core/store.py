@@ -92,6 +92,10 @@ class Repo:
             self._merge_policy = MergePolicy()
         return self._merge_policy
 
+    @merge_policy.setter
+    def merge_policy(self, policy):
+        self._merge_policy = policy
+
     @property
     def watchers(self):
         """The Watchers (watch.py) of this repo, made on first use."""
@@ -295,7 +299,9 @@ class Branch:
             from portable_core.resolve import parent_commits
 
             parents = parent_commits(repo, parents)
-        for _ in range((repo.retries if retries is None else retries) + 1):
+        if retries is None:
+            retries = repo.retries
+        for _ in range(retries + 1):
             head = self.head()
             parent = None if head is None else read_commit(repo.objects, head)
             new_tree = _updated(repo.objects, parent, update)
@@ -309,7 +315,7 @@ class Branch:
                 return commit.id
         from portable_core.store_errors import TooManyRetries
 
-        raise TooManyRetries("branch %s kept moving: gave up after %d retries" % (self.name, repo.retries))
+        raise TooManyRetries("branch %s kept moving: gave up after %d retries" % (self.name, retries))
 
     def set(self, path, value, message=None, author=None, parents=None):
         """Store ``value`` at ``path`` in a new commit; return the head id (the same

@@ -131,6 +131,8 @@ def transaction(self, fn, strategy="test_and_set", message=None, author=None, re
 def _updater(repo, txn, strategy):
     # the update applying ``txn`` to the newest head's tree with ``strategy``
     def update(tree):
+        if strategy != "merge" and tree.hash() == txn.base.hash():
+            return txn.tree  # the head did not move: nothing to test or replay
         if strategy == "set":
             return _replay(tree, txn)
         if strategy == "test_and_set":
@@ -139,7 +141,7 @@ def _updater(repo, txn, strategy):
                 now = observe(tree, key)
                 if not same_observation(seen, now):
                     raise TestFailed(key, now)
-            return txn.tree if tree.hash() == txn.base.hash() else _replay(tree, txn)
+            return _replay(tree, txn)
         merged = merge_trees(repo.objects, txn.base, tree, txn.tree, repo.merge_policy.for_path)
         if is_conflict(merged):
             raise MergeConflictError(merged)

@@ -1,8 +1,8 @@
 """Copying a tree's objects from one object store to another (``Tree.write`` of a
 tree read from another store)."""
 
-from portable_core.node import Inner, TreeError, parse_node
-from portable_core.objects import TAG_NODE, decode_object, to_hex
+from portable_core.node import BUCKETS, Inner, TreeError, entry_at, parse_node, slot_at
+from portable_core.objects import TAG_NODE, to_hex
 
 
 def copy_objects(src, dst, oid, stats):
@@ -32,10 +32,9 @@ def copy_objects(src, dst, oid, stats):
 def _node_children(oid, raw):
     # the ids a stored node refers to
     try:
-        body = decode_object(raw)[1]
-        node = parse_node(body, body[1] if len(body) == 4 else 0)
-    except (ValueError, TypeError, IndexError) as exc:
+        node = parse_node(bytes(raw), None)
+    except ValueError as exc:
         raise TreeError("malformed node %s: %s" % (to_hex(oid), exc))
     if isinstance(node, Inner):
-        return [slot for slot in node.slots if slot is not None]  # parse_node: ids
-    return [e[2] for e in node.entries]
+        return [slot_at(node, i) for i in range(BUCKETS) if node.slots[i] is not None]
+    return [entry_at(node, k)[2] for k in range(len(node.items))]

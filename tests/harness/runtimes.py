@@ -155,8 +155,10 @@ def support_installer():
 PRELOAD = (
     "import gc\n"
     "import block_backend.compaction, block_backend.fsck\n"
-    "import portable_core.heads, portable_core.merging, portable_core.transactions\n"
-    "import portable_core.tree_walk, portable_core.tree_copy, portable_core.snapshot\n"
+    "import portable_core.heads, portable_core.resolve, portable_core.merging\n"
+    "import portable_core.transactions, portable_core.store_errors, portable_core.node_edit\n"
+    "import portable_core.tree_write, portable_core.tree_walk, portable_core.tree_copy\n"
+    "import portable_core.snapshot\n"
     "gc.collect()\n"
 )
 

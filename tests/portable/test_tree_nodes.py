@@ -324,3 +324,33 @@ def test_write_with_release_drops_the_written_spine():
     assert all(slot is None or isinstance(slot, (bytes, int)) for slot in node.slots)
     assert t2.hash() == oid and t2.get("k5") == "new" and t2.get("d/x") == 1
     assert t2.get("k6") == 1
+
+
+def test_the_node_parser_names_non_canonical_bytes():
+    # one parser (node.parse_node) for loads and copies: exactly the canonical bytes
+    from portable_core.node import encode_node, load, parse_node
+    from portable_core.objects import TAG_CONTENTS, encode_object, to_hex
+
+    s = MemObjectStore()
+    t = Tree.empty().add("a", 1).add("b", 2)
+    root = t.write(s)
+    raw = s.get(root)
+    assert parse_node(raw).entries == load(s, root).entries
+    assert encode_node(parse_node(raw)) == raw
+    kind_at = raw.index(b"\x61a") + 2  # the kind after the name "a"
+    cases = [
+        raw + b"\x00",  # a byte after the node
+        raw[:kind_at] + b"\x18\x00" + raw[kind_at + 1 :],  # kind 0 in two bytes
+        raw[:-1],  # cut short
+        encode_object(TAG_CONTENTS, [0, []]),
+    ]
+    for bad in cases:
+        oid = s.add(bad)
+        try:
+            load(s, oid)
+        except TreeError as exc:
+            text = str(exc)
+            assert ("malformed" in text or "contents object" in text) and to_hex(oid) in text, text
+        else:
+            raise AssertionError("accepted %r" % (bad,))
+
