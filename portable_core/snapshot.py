@@ -156,10 +156,7 @@ def _node_children(oid, raw, count):
         if tag == TAG_NODE:
             from portable_core.node import parse_node
 
-            depth = body[1] if type(body) is list and len(body) == 4 else 0
-            if type(depth) is not int:
-                depth = 0
-            parse_node(body, depth)
+            parse_node(raw, None)
             if body[0] == 0:
                 return [entry[2] for entry in body[1]]
             return [child[1] for child in body[3]]
