@@ -44,6 +44,11 @@ initial fill, so only the changes are counted (workload: workloads/flash_churn.p
   with ``counters=False``, so it costs what a board's native flash object costs
   (a few hundred bytes), not the per-block counters of the emulation.
   ``gc.threshold(1024)`` as the agent.
+- ``peak_heap_large_value@64KiB``: the smallest ``-X heapsize`` (bisected to
+  1 KiB, confirmed at the 4 steps above) at which workloads/flash_large_value.py
+  writes one 64 KiB value on a fresh 64 x 4 KiB-block store (a device file),
+  commits it, then reads it back and checks its sha256. Target: the value's size
+  + 32 KiB.
 
 The two 10,000-commit workloads run as parallel subprocesses while the other
 metrics are measured; the group takes a few minutes.
@@ -82,6 +87,9 @@ WORKLOADS = os.path.join(TOP, "bench", "workloads")
 CHURN = os.path.join(WORKLOADS, "flash_churn.py")
 POPULATE = os.path.join(WORKLOADS, "flash_populate.py")
 HEAP = os.path.join(WORKLOADS, "flash_heap.py")
+LARGE = os.path.join(WORKLOADS, "flash_large_value.py")
+LARGE_SIZE = 65536
+LARGE_BLOCKS = 64
 CACHE = os.path.join(TOP, "build", "bench-cache")
 
 
@@ -195,6 +203,30 @@ def peak_heap(keys, blocks):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def peak_heap_large_value():
+    metric = "peak_heap_large_value@%dKiB" % (LARGE_SIZE // 1024)
+    scratch = tempfile.mkdtemp(prefix="sprig-flash-")
+    try:
+        run_img = os.path.join(scratch, "run.img")
+
+        def fresh():
+            with open(run_img, "wb") as f:
+                f.write(b"\xff" * (LARGE_BLOCKS * 4096))
+            return [run_img, str(LARGE_BLOCKS)]
+
+        note("flash: bisecting the heap for one %d-byte value written, committed and read back"
+             % LARGE_SIZE)
+        heap = min_heap(LARGE, fresh, low=LARGE_SIZE, high=1024 * 1024, step=1024)
+        if heap is None:
+            emit_error(BENCH, metric, "workload failed even with a 1 MiB heap")
+            return
+        ok, out = run_frozen(LARGE, fresh() + ["trace"], 1024 * 1024)
+        note("flash: live heap at each step of the large-value workload:\n%s" % out.strip())
+        emit(BENCH, metric, heap, unit="B")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def run():
     """Print the flash group's metrics."""
     note("flash: %d one-key commits on %d keys, %d blocks: Sprig (keep=%d) and littlefs+json "
@@ -204,6 +236,7 @@ def run():
     per_commit()
     for keys, blocks in HEAP_SIZES:
         peak_heap(keys, blocks)
+    peak_heap_large_value()
     amortized = "amortized_prog_bytes_per_commit@%dcommits" % CHURN_COMMITS
     wear_metric = "wear_max_over_mean@%dcommits" % CHURN_COMMITS
     try:

@@ -2,7 +2,10 @@
 write a ref snapshot, then erase the old blocks oldest first.
 
 Functions of a ``FlashStore`` (``fs``), imported on the first compaction:
-``FlashStore.compact`` calls ``compact(fs)``.
+``FlashStore.compact`` calls ``compact(fs)``. What to copy is decided by the
+store's ``retention`` (``portable_core.retention`` or an object with the same two
+functions): ``kept_commits`` names the commits to keep, ``links`` what an object
+refers to. This module knows no object format.
 """
 
 import hashlib
@@ -12,23 +15,43 @@ from block_backend import delta
 from block_backend.errors import BadBlock, DeviceFull, NoSpace
 from block_backend.index import PENDING_MAX
 from block_backend.log import S_BAD
-from block_backend.records import (OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SNAP_BEGIN, T_SNAP_END,
-                                   encode_record, scan_records)
-from portable_core.objects import TAG_COMMIT, TAG_CONTENTS
-from portable_core.snapshot import references
+from block_backend.records import (OK, T_BAD, T_DELTA, T_MANIFEST, T_OBJ, T_REF, T_SNAP_BEGIN,
+                                   T_SNAP_END, encode_record, scan_records)
 from portable_core.storage import StorageError
 
 REV_MAX = 32
 
 
-def compact(fs):
-    """Copy what the refs reach (history per ``keep``) and the pending objects'
-    references into fresh blocks, then erase the old blocks oldest first. A block
-    failing during the copy is marked bad, the new blocks are dropped and the
-    copy starts again (DeviceFull when the good blocks do not suffice)."""
+def retention_of(fs):
+    """Return the store's retention; StorageError when it was opened without one."""
+    if fs.retention is None:
+        raise StorageError("this FlashStore was opened without a retention: compaction and "
+                           "fsck need one (FlashStore.open(device, retention=portable_core.retention))")
+    return fs.retention
+
+
+def compact(fs, keep=-1, through=False):
+    """Copy the commits ``fs.retention.kept_commits`` names (every commit the refs
+    reach when ``keep`` is None) with what they need, and the pending objects with
+    what they refer to, into fresh blocks, then erase the old blocks oldest first.
+    A block failing during the copy is marked bad, the new blocks are dropped and
+    the copy starts again (DeviceFull when the good blocks do not suffice).
+
+    ``keep``: the history kept (-1: ``fs.keep``); another value becomes the
+    store's ``keep`` (a full device's compaction, ``room.make_room``).
+    ``through``: the refs already hold an update that did not fit: this
+    compaction is its commit point; it copies only what the refs reach (pending
+    objects they reach included) and drops the other pending and
+    flushed-but-uncommitted objects."""
+    retention_of(fs)
+    if keep != -1 and keep != fs.keep:
+        # the device cannot afford the history asked for: the store keeps this
+        # much from now on (recorded in the snapshot; open with ``keep`` for more)
+        fs.keep = keep
+    fs._through = through
     while True:
         try:
-            return _compact_once(fs)
+            return _compact_once(fs, fs.keep)
         except BadBlock:
             _drop_new_region(fs)
             if fs.free_blocks() < 2:
@@ -51,8 +74,10 @@ def _drop_new_region(fs):
     fs._cache.clear()
 
 
-def _compact_once(fs):
+def _compact_once(fs, keep):
     """One compaction attempt (see ``compact``)."""
+    names = sorted(fs._refs)
+    kept = fs.retention.kept_commits(fs.objects, [fs._refs[n] for n in names], keep)
     if not fs.head_sealed:
         fs._seal_head()
     start = fs.next_seq
@@ -63,17 +88,31 @@ def _compact_once(fs):
     fs._cbuf = []
     fs._cbytes = 0
     fs._rev = {}
+    mark = None
     try:
-        for name in sorted(fs._refs):
-            _copy(fs, fs._refs[name], fs.keep)
-        for oid, raw, _, _ in fs._pending:
-            for c in references(raw):
-                _copy(fs, c, fs.keep)
-        if fs._orphans is not None:
-            _copy_orphans(fs, fs._orphans, start)
+        every = kept is None  # keep=None: all history
+        for name in names:  # (a head that cannot be read counts as lost)
+            _copy(fs, fs._refs[name], every)
+        for cid in kept or ():
+            _copy(fs, cid, False)
+        for oid, raw, _, _ in () if fs._through else fs._pending:
+            if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
+                if _leaf(fs, raw[0][0]):
+                    continue
+                raw = b"".join(raw)
+            needed, parents = fs.retention.links(raw)
+            for c in needed:
+                _copy(fs, c, every)
+            for c in parents:  # a new commit's parents: the heads it extends
+                _copy(fs, c, every, True)
+        if fs._orphans is not None and not fs._through:
+            # their copies are still uncommitted: the next compaction (a full
+            # device may run two in a row) copies them from here again
+            _flush_cbuf(fs)
+            mark = (fs.next_seq, 0) if fs.head_sealed else (fs.next_seq - 1, fs.head_pos)
+            _copy_orphans(fs, fs._orphans, start, every)
         live = len(fs._log_span(start)) + 1
-        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, b""))]
-        names = sorted(fs._refs)
+        recs = fs._cbuf + [(None, encode_record(T_SNAP_BEGIN, struct.pack("<I", start)))]
         for name in names:
             nb = name.encode()
             recs.append((None, encode_record(T_REF, bytes((len(nb),)) + nb + fs._refs[name])))
@@ -86,8 +125,12 @@ def _compact_once(fs):
         _drop_new_region(fs)
         raise DeviceFull("device full: live data does not fit in the free blocks")
     fs._compacting = False
-    fs._orphans = None
+    fs._orphans = mark
     fs._rev = None
+    if fs._through:  # the refs' new values are durable: what they reach is copied
+        fs._pending = []
+        fs._pending_bytes = 0
+        fs._absent = None
     fs.dev.ioctl(3, 0)
     old = fs._log_span(0, start)
     fs._bad_new = []
@@ -95,7 +138,8 @@ def _compact_once(fs):
         try:
             fs._erase(b)
         except BadBlock:
-            pass  # stays in the log, below the snapshot: stale but harmless
+            fs._set_seq(b, 0)  # out of the log: stale (its seq is below the snapshot's)
+            fs._filt_clear(b)
     fs.live_blocks = fs.nlog
     fs._cache.clear()
     fs.compactions += 1
@@ -106,6 +150,12 @@ def _emit(fs, oid, raw):
     """Queue ``oid`` for the new region: as a delta against the newer version
     already copied that was stored as an edit of it (a reverse delta, depth
     bounded by max_chain), else full; program the queue when it exceeds a batch."""
+    if chunks_needed(fs, len(raw)):
+        _flush_cbuf(fs)
+        from block_backend import chunks
+
+        fs._program_batch(chunks.records(fs, oid, len(raw), [raw]))
+        return
     rec = None
     newer = fs._rev.get(oid)
     if newer is not None:
@@ -156,7 +206,7 @@ def _note_base(fs, oid):
     older version) may be stored as a delta against ``oid``'s new copy."""
     base = fs._mat_base
     fs._mat_base = None
-    if base is None or base[0] == TAG_CONTENTS:
+    if base is None:
         return
     if len(fs._rev) >= REV_MAX:
         fs._rev.clear()
@@ -164,18 +214,54 @@ def _note_base(fs, oid):
 
 
 def _copied(fs, oid, start):
-    """Return True when ``oid`` is already in the new region (or queued)."""
+    """Return True when ``oid`` is already in the new region (or queued; or
+    pending, unless this compaction commits the refs: then it is copied)."""
     for o, r in fs._cbuf:
         if o == oid:
             return True
-    return fs._find(oid, start)[0] is not None
+    found = fs._find(oid, start)
+    return found[0] is not None and (found[1] is not None or not fs._through)
 
 
-def _copy(fs, root, depth):
-    """Copy ``root``'s closure post-order (commits: parents up to ``depth``)."""
-    stack = [(root, depth, None)]
+def chunks_needed(fs, size):
+    """Return True when an object of ``size`` bytes is stored in chunks."""
+    if size <= fs.foot - fs.data_start - 256:
+        return False
+    from block_backend import chunks
+
+    return chunks.needs_chunks(fs, size)
+
+
+def _leaf(fs, tag):
+    """Return True when an object whose raw bytes start with ``tag`` refers to
+    nothing (the retention's ``links`` says so from that byte alone: contents),
+    so that a chunked one is copied record by record, never read whole."""
+    try:
+        return fs.retention.links(bytes((tag,))) == ([], [])
+    except ValueError:  # it needs the whole object (a node, a commit)
+        return False
+
+
+def _copy_chunked(fs, ch):
+    """Copy chunked object ``ch`` (a ``chunks.Chunked``) record by record: its
+    chunks then a new manifest, never the whole object in RAM."""
+    from block_backend import chunks
+
+    _flush_cbuf(fs)
+    try:
+        fs._program_batch(chunks.copied_records(fs, ch))
+    except chunks.ChunkLost:
+        fs.compaction_lost += 1
+
+
+def _copy(fs, root, history, parent=False):
+    """Copy ``root`` and what it needs (``retention.links``), post-order; with
+    ``history``, every parent commit too (keep=None). A missing parent commit
+    (``parent``: ``root`` is one) is the edge of a shallow history, not a loss."""
+    links = fs.retention.links
+    stack = [(root, None, parent)]
     while stack:
-        oid, d, raw = stack.pop()
+        oid, raw, is_parent = stack.pop()
         if raw is not None:
             _emit(fs, oid, raw)
             continue
@@ -187,27 +273,39 @@ def _copy(fs, root, depth):
         except StorageError:
             raw = None
         if raw is None:
-            fs.compaction_lost += 1
+            if not is_parent:
+                fs.compaction_lost += 1
             continue
+        if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
+            if _leaf(fs, raw[0][0]):
+                _flush_cbuf(fs)
+                from block_backend import chunks
+
+                fs._program_batch(chunks.records(fs, oid, sum(len(p) for p in raw), raw))
+                continue
+            raw = b"".join(raw)
+        if hasattr(raw, "at"):  # a chunked object (block_backend.chunks.Chunked)
+            if _leaf(fs, raw.tag):
+                _copy_chunked(fs, raw)
+                continue
+            from block_backend import chunks
+
+            got = chunks.read_split(fs, raw, 0)
+            if got is None:
+                fs.compaction_lost += 1
+                continue
+            raw = got[1]
         _note_base(fs, oid)
-        tag = raw[0]
-        if tag == TAG_CONTENTS:
-            _emit(fs, oid, raw)
-            continue
-        refs = references(raw)
-        if tag == TAG_COMMIT:
-            if d is None or d > 1:
-                for p in refs[1:]:
-                    stack.append((p, None if d is None else d - 1, None))
-            stack.append((oid, d, raw))
-            stack.append((refs[0], None, None))
-        else:
-            stack.append((oid, d, raw))
-            for c in refs:
-                stack.append((c, None, None))
+        needed, parents = links(raw)
+        if history:
+            for p in parents:
+                stack.append((p, None, True))
+        stack.append((oid, raw, False))
+        for c in needed:
+            stack.append((c, None, False))
 
 
-def _copy_orphans(fs, first, start):
+def _copy_orphans(fs, first, start, every):
     """Copy the objects flushed since ``first`` (seq, offset) that no ref records
     yet (only those: the rest of their blocks is reached from the refs)."""
     first_seq, first_off = first
@@ -218,10 +316,10 @@ def _copy_orphans(fs, first, start):
         for pos, typ, n, st in scan_records(buf, fs.data_start, fs._region_end(b, buf), fs.P):
             if pos < skip:
                 continue
-            if st == OK and (typ == T_OBJ or typ == T_DELTA):
+            if st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                 oid = fs._record_id(b, pos, buf, typ, n)
                 if oid is not None:
                     found.append(oid)
         buf = None
         for oid in found:
-            _copy(fs, oid, fs.keep)
+            _copy(fs, oid, every)

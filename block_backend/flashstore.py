@@ -18,9 +18,9 @@ from array import array
 
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
-from block_backend.layout import header_size
+from block_backend.layout import FMT_LEN, FORMAT_VERSION, header_size, parse_format_header
 from block_backend.log import Log
-from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record, scan_records  # noqa: F401
+from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, align, encode_record, scan_records  # noqa: F401
 from portable_core.storage import ObjectStore, RefStore, StorageError
 
 
@@ -37,8 +37,17 @@ class FlashObjects(ObjectStore):
         """Store ``raw``; return its id (``base``, ``base_raw``: see ObjectStore.add)."""
         return self.fs.add_object(raw, base, base_raw)
 
+    def add_pieces(self, pieces):
+        """Store the object made of ``pieces`` and return its id (see
+        ObjectStore.add_pieces: one bigger than a record goes in chunks)."""
+        from block_backend import chunks
+
+        return chunks.add_pieces(self.fs, pieces)
+
     def get(self, oid):
-        """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged)."""
+        """Return the raw bytes of ``oid`` (None: absent; StorageError: damaged); a
+        chunked object as one new bytearray filled from its chunks (the core cuts
+        a large value out of it in place)."""
         return self.fs.get_object(oid)
 
     def mem(self, oid):
@@ -99,21 +108,38 @@ class FlashStore(Log, Index):
     per block, ``block_size // 128`` bytes each); when they do not all fit, there
     are none and lookups read the blocks' summaries. ``prog_size``: the program
     unit, default the device's ``prog_size`` attribute, else ``PROG_SIZE`` (16;
-    MicroPython's native flash objects have no such attribute); a store must be
-    opened with the unit it was formatted with. Attributes: ``objects`` (ObjectStore), ``refs`` (RefStore),
-    ``damage`` (list of strings found at mount), ``compactions``.
+    MicroPython's native flash objects have no such attribute) at format, the
+    image's own at open. The geometry must be within the format's limits
+    (``formats.GeometryError``); an image opens only on the geometry it was
+    formatted for (``formats.FormatMismatch``). ``retention``: what compaction
+    and fsck keep and follow (``portable_core.retention``, or an object with its
+    ``links`` and ``kept_commits``; the block layer knows no object format);
+    without one, ``compact`` and ``fsck`` raise StorageError, and so does a write
+    that needs a compaction. Attributes: ``objects`` (ObjectStore), ``refs``
+    (RefStore), ``damage`` (list of strings found at mount), ``corrected``
+    (records read after correcting a flipped bit in an erased-looking tail, or
+    bits flipped in padding), ``compactions``.
     """
 
-    def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def __init__(self, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         self.dev = device
+        self.retention = retention
         self.B = device.ioctl(5, 0)
         self.N = device.ioctl(4, 0)
         if prog_size is None:
             prog_size = getattr(device, "prog_size", PROG_SIZE)
-        self.P = prog_size
-        self.H = header_size(self.P)
-        self.data_start = 2 * self.H
-        self.foot = self.B - self.H
+        p = self.P = prog_size
+        b = self.B
+        n = self.N
+        if p < 1 or p > 256 or p & (p - 1) or b % p or b < 16 * p or b < 512 or b > 65536 or n < 6 or n > 65535:
+            from block_backend.formats import check_geometry  # outside the format's limits
+
+            check_geometry(b, n, p)
+        self.fmt = (FORMAT_VERSION, p, b, n)  # what format headers must say
+        self.H = header_size(p)
+        self.alloc_at = align(FMT_LEN, p)  # the format header is [0, alloc_at)
+        self.data_start = self.alloc_at + self.H
+        self.foot = b - self.H
         self.keep = keep
         # longest delta chain this store writes (reads accept up to index.MAX_DEPTH)
         self.max_chain = MAX_DEPTH
@@ -123,6 +149,7 @@ class FlashStore(Log, Index):
         self._refs = {}
         self.refs_damaged = False
         self.damage = []
+        self.corrected = []  # records a mount read after correcting a bit of an erased-looking tail
         self.lost = False
         self.unplaced = []  # blocks with records whose seq is unknown (damaged alloc header)
         self.compactions = 0
@@ -155,9 +182,9 @@ class FlashStore(Log, Index):
         self._reset_head(None)
 
     @classmethod
-    def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
+    def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
-        fs = cls(device, keep, filter_ram, prog_size)
+        fs = cls(device, keep, filter_ram, prog_size, retention)
         # A block without a readable erase count (a new chip) is taken to be as
         # worn as the most worn known block: 0 on a new chip, so every block
         # starts equal (erasing one by one must not make later ones look older).
@@ -176,21 +203,34 @@ class FlashStore(Log, Index):
         return fs
 
     @classmethod
-    def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None):
-        """Mount the log on ``device``: find the last complete commit."""
-        fs = cls(device, keep, filter_ram, prog_size)
+    def open(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
+        """Mount the log on ``device``: find the last complete commit. The image must
+        be of this format version and of the device's geometry
+        (``formats.FormatMismatch`` names the difference); without a program
+        unit from the caller or the device, the image's is used."""
+        fs = cls(device, keep, filter_ram, prog_size, retention)
+        if prog_size is None and getattr(device, "prog_size", None) is None:
+            buf = bytearray(FMT_LEN)
+            for b in range(fs.N):  # the first valid version 2 format header's unit
+                device.readblocks(b, buf, 0)
+                fmt = parse_format_header(buf)
+                if fmt is not None and fmt[1] == FORMAT_VERSION:
+                    if fmt[2] != fs.P:
+                        fs = cls(device, keep, filter_ram, fmt[2], retention)
+                    break
         fs._mount()
         return fs
 
     mount = open
 
-    def compact(self):
+    def compact(self, keep=-1, through=False):
         """Copy what the refs reach (history per ``keep``) and the pending objects'
         references into fresh blocks, then erase the old blocks oldest first
-        (``block_backend.compaction``)."""
+        (``block_backend.compaction``). ``keep`` (-1: the store's) other than the
+        store's becomes the store's; ``through``: internal (``room.make_room``)."""
         from block_backend.compaction import compact
 
-        return compact(self)
+        return compact(self, keep, through)
 
     def fsck(self, repair=False):
         """Check every record's CRC, every object's id, every ref's reachability;

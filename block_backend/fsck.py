@@ -10,11 +10,9 @@ import hashlib
 
 from block_backend.errors import BadBlock
 from block_backend.log import S_BAD
-from block_backend.layout import MAGIC_ALLOC, MAGIC_ERASE, parse_header, parse_summary
-from block_backend.records import (OK, T_DELTA, T_OBJ, T_SUM, TORN, all_ff, header_ok, rec_ok,
-                                   scan_records)
-from portable_core.objects import TAG_COMMIT
-from portable_core.snapshot import references
+from block_backend.layout import FMT_LEN, MAGIC_ALLOC, parse_format_header, parse_header, parse_summary
+from block_backend.records import (OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, TORN, all_ff, header_ok,
+                                   rec_ok, scan_records)
 from portable_core.storage import StorageError
 
 SEEN_MAX = 256
@@ -25,11 +23,17 @@ def fsck(fs, repair=False):
 
     Returns a dict: ``records``, ``objects``, ``damaged`` (list of strings),
     ``bad_blocks`` (blocks retired after a failed program or erase),
-    ``torn`` (interrupted writes at the log's end, harmless), ``refs`` (name ->
+    ``torn`` (interrupted writes at the log's end, harmless), ``corrected``
+    (records read after correcting one flipped bit in an erased-looking last unit:
+    a torn write one bit short or a flip there, the record as written; a flip
+    elsewhere is in ``damaged``), ``refs`` (name ->
     "ok" or what is missing), ``missing``, ``clean`` (bool). With ``repair``,
     a damaged store is compacted (only verified objects are copied, damaged
     records and summaries are dropped); refs are never guessed."""
-    rep = {"records": 0, "objects": 0, "damaged": list(fs.damage), "torn": 0,
+    from block_backend.compaction import retention_of
+
+    ret = retention_of(fs)
+    rep = {"records": 0, "objects": 0, "damaged": list(fs.damage), "corrected": list(fs.corrected), "torn": 0,
            "refs": {}, "missing": 0, "pruned": 0, "bad_blocks": fs.bad_blocks()}
     for b in fs._log_order():
         buf = fs._read(b, 0, fs.B)
@@ -39,7 +43,7 @@ def fsck(fs, repair=False):
         for pos, typ, n, st in scan_records(buf, fs.data_start, end, fs.P):
             if st == OK:
                 rep["records"] += 1
-                if typ == T_OBJ or typ == T_DELTA:
+                if typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST:
                     rep["objects"] += 1
                     if typ == T_OBJ:
                         prefixes += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
@@ -55,8 +59,11 @@ def fsck(fs, repair=False):
         buf = None
     wipe = _fsck_headers(fs, rep)
     if not fs.refs_damaged:
-        for name in sorted(fs._refs):
-            rep["refs"][name] = _check_reach(fs, fs._refs[name], rep)
+        names = sorted(fs._refs)
+        kept = ret.kept_commits(fs.objects, [fs._refs[n] for n in names], fs.keep)
+        kept = None if kept is None else set(kept)
+        for name in names:
+            rep["refs"][name] = _check_reach(fs, ret.links, fs._refs[name], rep, kept)
     else:
         rep["refs"] = None
     rep["clean"] = not rep["damaged"] and rep["missing"] == 0 and not fs.refs_damaged
@@ -81,19 +88,28 @@ def fsck(fs, repair=False):
 
 
 def _fsck_headers(fs, rep):
-    """Check every good block's erase and alloc headers; return the free blocks
+    """Check every good block's format and alloc headers; return the free blocks
     whose headers are damaged (repair erases them). An erased header is fine (a
     block erased before its header was written; a free block)."""
     wipe = []
     for b in range(fs.N):
         if fs.state[b] & S_BAD:
             continue
-        hdr = fs._read(b, 0, 2 * fs.H)
-        if parse_header(hdr, MAGIC_ERASE) is None and not all_ff(hdr, 0, fs.H):
+        hdr = fs._read(b, 0, fs.data_start)
+        fmt = parse_format_header(hdr)
+        # a header whose first unit is erased is a torn erase, whose last unit is
+        # erased a torn program: not damage (the block is erased before reuse)
+        if fmt is None and not all_ff(hdr, 0, fs.P) and \
+                not all_ff(hdr, (FMT_LEN - 1) // fs.P * fs.P, fs.alloc_at):
             _fsck_note(fs, rep, "block %d: erase header damaged" % b)
             if not fs._in_log(b):
                 wipe.append(b)
-        if parse_header(memoryview(hdr)[fs.H:], MAGIC_ALLOC) is None and not all_ff(hdr, fs.H, 2 * fs.H):
+        elif fmt is not None and fmt[1:] != fs.fmt:
+            _fsck_note(fs, rep, "block %d: erase header of another format" % b)
+            if not fs._in_log(b):
+                wipe.append(b)
+        if parse_header(memoryview(hdr)[fs.alloc_at:], MAGIC_ALLOC) is None and \
+                not all_ff(hdr, fs.alloc_at, fs.data_start):
             if not fs._in_log(b) and b not in fs.unplaced:
                 _fsck_note(fs, rep, "block %d: alloc header damaged (free block)" % b)
                 wipe.append(b)
@@ -128,13 +144,18 @@ def _fsck_seal(fs, rep, b, buf, end, prefixes, offs):
         _fsck_note(fs, rep, "block %d offset %d: summary does not match the block" % (b, end))
 
 
-def _check_reach(fs, root, rep):
-    """Walk ``root``'s closure with a bounded visited set; return "ok" or a problem."""
+def _check_reach(fs, links, root, rep, kept):
+    """Walk ``root``'s closure (``links``: the retention's) with a bounded visited
+    set; return "ok" or a problem. History is followed through the commits
+    compaction keeps (``kept``: their ids, None: all); the parents beyond them
+    are counted in ``pruned``, not checked (they may be gone: the edge of a
+    shallow history). A missing commit that compaction keeps, tree or value is
+    damage."""
     seen = {}
-    stack = [(root, fs.keep, 0)]
+    stack = [root]
     problem = "ok"
     while stack:
-        oid, d, dist = stack.pop()
+        oid = stack.pop()
         if oid in seen:
             continue
         if len(seen) >= SEEN_MAX:
@@ -145,19 +166,23 @@ def _check_reach(fs, root, rep):
         except StorageError:
             raw = None
         if raw is None:
-            if dist == 2 and fs.keep is not None:
-                rep["pruned"] += 1
-                continue
             rep["missing"] += 1
             problem = "missing %s" % binascii.hexlify(oid).decode()
             continue
-        refs = references(raw)
-        if raw[0] == TAG_COMMIT:
-            if d is None or d > 1:
-                for p in refs[1:]:
-                    stack.append((p, None if d is None else d - 1, 2 if fs.keep is not None else 0))
-            stack.append((refs[0], None, 0))
-        else:
-            for c in refs:
-                stack.append((c, None, 0))
+        if hasattr(raw, "at"):  # chunked (block_backend.chunks.Chunked): verified
+            from block_backend.compaction import _leaf
+
+            if _leaf(fs, raw.tag):
+                continue
+            from block_backend import chunks
+
+            raw = chunks.read_split(fs, raw, 0)[1]
+        needed, parents = links(raw)
+        for p in parents:
+            if kept is None or p in kept:
+                stack.append(p)
+            else:
+                rep["pruned"] += 1
+        for c in needed:
+            stack.append(c)
     return problem

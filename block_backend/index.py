@@ -11,9 +11,10 @@ import hashlib
 import struct
 
 from block_backend import delta
+from block_backend.errors import DeviceFull
 from block_backend.layout import MAGIC_FOOT, parse_header
-from block_backend.records import (DAMAGED, OK, T_DELTA, T_OBJ, T_SUM, crc32, encode_record,
-                                   header_ok, scan_records)
+from block_backend.records import (DAMAGED, OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, crc32,
+                                   encode_record, header_ok, scan_records)
 from portable_core.storage import StorageError
 
 SCAN = 128  # bytes of a summary read at a time
@@ -29,18 +30,20 @@ class Index:
 
     def _read_record(self, b, off):
         """Return (typ, payload: a bytearray of exactly its length) of the valid
-        record at (b, off), or None when damaged."""
+        record at (b, off) (one flipped bit corrected: crcfix), or None when damaged."""
         if off + 8 > self.B:
             return None
         hdr = self._read(b, off, 8)
         n = header_ok(hdr, 0, 8 + 0xFFFF)
-        if n < 0 or off + 8 + n > self.B:
-            return None
-        p = self._read(b, off + 4, n)
-        crc = self._read(b, off + 4 + n, 4)
-        if crc32(p, crc32(memoryview(hdr)[:4])) != struct.unpack("<I", crc)[0]:
-            return None
-        return hdr[0], p
+        if n >= 0 and off + 8 + n <= self.B:
+            p = self._read(b, off + 4, n)
+            crc = self._read(b, off + 4 + n, 4)
+            if crc32(p, crc32(memoryview(hdr)[:4])) == struct.unpack("<I", crc)[0]:
+                return hdr[0], p
+        from block_backend.crcfix import read_fixed  # one flipped bit?
+        from block_backend.records import rec_ok
+
+        return read_fixed(self, b, off, header_ok, rec_ok)
 
     # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
 
@@ -121,6 +124,15 @@ class Index:
             typ, p = r
             if typ == T_OBJ:
                 break
+            if typ == T_MANIFEST and not chain:  # a chunked object: verified, not built
+                from block_backend import chunks
+
+                ch = chunks.open_manifest(self, b, off, p)
+                if ch is None:
+                    state[0] = True
+                    return None
+                self._mat_info = (self.max_chain, b, off)  # never a delta base
+                return ch, self.max_chain, b, off
             if typ != T_DELTA or len(chain) >= MAX_DEPTH or len(p) < 13:
                 state[0] = True
                 return None
@@ -158,6 +170,8 @@ class Index:
         if m is None:
             return None
         raw = m[0]
+        if hasattr(raw, "at"):  # chunked (block_backend.chunks.Chunked): verified
+            return raw if raw.oid == oid else None
         if hashlib.sha256(raw).digest() != oid:
             return None
         return raw
@@ -214,13 +228,17 @@ class Index:
         the least recently remembered entry goes when the cache is full. Cleared
         when blocks are erased."""
         cache = self._cache
+        loc = (b << 16) | off
         for i in range(len(cache)):
             if cache[i][0] == oid:
-                del cache[i]
+                e = cache.pop(i)
+                if e[1] == loc:  # the same entry again: nothing new allocated
+                    cache.append(e)
+                    return
                 break
         if len(cache) >= CACHE_MAX:
             del cache[0]
-        cache.append((bytes(oid), (b << 16) | off))
+        cache.append((oid if type(oid) is bytes else bytes(oid), loc))
 
     def _find_in(self, b, prefixes, offs, pre, oid, state):
         """Try the records of block ``b`` whose id prefix (in ``prefixes``) is ``pre``
@@ -293,12 +311,12 @@ class Index:
                 if hashlib.sha256(raw).digest() == oid:
                     self._mat_info = (0, b, pos)
                     return raw, pos
-            elif st == OK and typ == T_DELTA:
+            elif st == OK and (typ == T_DELTA or typ == T_MANIFEST):
                 if bytes(buf[pos + 4:pos + 8]) == pre:
                     raw = self._try(b, pos, oid, state)
                     if raw is not None:
                         return raw, pos
-            elif st == DAMAGED and (typ is None or typ == T_OBJ or typ == T_DELTA):
+            elif st == DAMAGED and (typ is None or typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                 state[0] = True
         return None
 
@@ -306,6 +324,16 @@ class Index:
         """Return the raw bytes of ``oid``, None when absent; StorageError when damaged."""
         oid = bytes(oid)
         raw, b, _ = self._find(oid)
+        if raw is not None and hasattr(raw, "at"):  # chunked: read into one buffer
+            from block_backend import chunks
+
+            got = chunks.read_split(self, raw, 0)
+            if got is not None:
+                return got[1]
+            b = True
+            raw = None
+        if type(raw) is list:  # held pieces (chunks.add_pieces)
+            return b"".join(raw)
         if raw is not None:
             return raw if type(raw) is bytes else bytes(raw)
         if b or self.lost:
@@ -326,6 +354,11 @@ class Index:
         object ``raw`` was edited from (then a delta may be stored); ``base_raw``:
         its bytes, when the caller holds them (then they are not read again). The
         batch is flushed when large."""
+        if len(raw) > self.foot - self.data_start - 256:
+            from block_backend import chunks
+
+            if chunks.needs_chunks(self, len(raw)):
+                return chunks.add_pieces(self, (raw,))
         raw = bytes(raw)
         oid = hashlib.sha256(raw).digest()
         if self._absent == oid:  # just searched: only the pending batch may hold it
@@ -338,8 +371,19 @@ class Index:
                 base = bytes(base)
             self._pending.append((oid, raw, base, base_raw))
             self._pending_bytes += len(raw) + 8
-            if self._pending_bytes > PENDING_MAX:
-                self._flush_objects()
+            if self._pending_bytes > PENDING_MAX and not getattr(self, "_hold", False):
+                try:
+                    self._flush_objects()
+                except DeviceFull:
+                    # no room for an uncommitted batch: the objects stay in RAM
+                    # until the ref update, which may commit through a compaction
+                    # (room.make_room); no flush is tried again before it
+                    self._hold = True
+                except Exception:  # a failed add leaves nothing of it pending
+                    if self._pending and self._pending[-1][0] == oid:
+                        self._pending.pop()
+                        self._pending_bytes -= len(raw) + 8
+                    raise
         return oid
 
     def _object_record(self, oid, raw, base, base_raw=None):
@@ -401,7 +445,7 @@ class Index:
             found = self._find(base)
         except StorageError:
             return None
-        if found[1] is None or found[0] is None:
+        if found[1] is None or found[0] is None or hasattr(found[0], "at"):
             return None
         braw, bb, boff = found
         found = None
@@ -433,7 +477,7 @@ class Index:
         for b in self._log_order():
             buf = self._read(b, 0, self.B)
             for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
-                if st == OK and (typ == T_OBJ or typ == T_DELTA):
+                if st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                     oid = self._record_id(b, pos, buf, typ, n)
                     if oid is None:
                         continue
@@ -446,6 +490,8 @@ class Index:
         None when a delta cannot be rebuilt."""
         if typ == T_OBJ:
             return hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
+        if typ == T_MANIFEST:  # its id is stored (checked when the object is read)
+            return bytes(buf[pos + 4:pos + 36]) if n >= 36 else None
         m = self._materialize(b, pos, [False])
         if m is None:
             return None

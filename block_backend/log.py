@@ -14,14 +14,18 @@ import struct
 from array import array
 
 from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
-from block_backend.layout import (MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
-                                  parse_header, summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, T_BAD, T_DELTA, T_OBJ, T_REF, T_SEQ, T_SNAP_BEGIN,
-                                   T_SNAP_END, T_SUM, TORN, align, all_ff, encode_record, header_ok,
-                                   rec_ok, scan_records)
+from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
+                                  parse_format_header, parse_header,
+                                  summary_payload, summary_size)
+from block_backend.records import (DAMAGED, OK, T_BAD, T_CHUNK, T_DELTA, T_MANIFEST, T_OBJ,
+                                   T_REF, T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
+                                   encode_record, header_ok, rec_ok, scan_records)
+from portable_core.compat import const
 from portable_core.storage import StorageError
 
 STAGE = 256  # a batch is programmed in pieces of at least this many bytes
+_PAYLOAD = const(4)  # a record's payload offset (records.py: type, len u16, hcrc)
+_OVERHEAD = const(8)  # a record's bytes besides its payload (header, crc32)
 S_BAD = 1  # state bits of a block: a program or erase failed there
 S_LOG = 2  # in the log (its seq is in ``oseq``)
 
@@ -36,16 +40,32 @@ class Log:
         return buf
 
     def _read_headers(self, b):
-        """Read block ``b``'s erase and alloc headers, set its seq; return them."""
-        hdr = self._read(b, 0, 2 * self.H)
-        ec = parse_header(hdr, MAGIC_ERASE)
-        sq = parse_header(memoryview(hdr)[self.H:], MAGIC_ALLOC)
+        """Read block ``b``'s format and alloc headers, set its seq; return
+        ``(headers, parsed format header or None, seq or None)``."""
+        hdr = self._read(b, 0, self.data_start)
+        fmt = parse_format_header(hdr)
+        sq = parse_header(memoryview(hdr)[self.alloc_at:], MAGIC_ALLOC)
         self._set_seq(b, sq or 0)
-        return hdr, ec, sq
+        return hdr, fmt, sq
 
     def _erase_count(self, b):
-        """Return block ``b``'s erase count from its erase header, None if unreadable."""
-        return parse_header(self._read(b, 0, 12), MAGIC_ERASE)
+        """Return block ``b``'s erase count from its format header (a version 1
+        erase header counts too), None if unreadable."""
+        fmt = parse_format_header(self._read(b, 0, FMT_LEN))
+        return None if fmt is None else fmt[0]
+
+    def _erased(self, b, start, end):
+        """Return True when bytes ``[start, end)`` of block ``b`` read erased (0xFF);
+        read 64 bytes at a time."""
+        buf = bytearray(min(64, max(0, end - start)))
+        while start < end:
+            m = min(64, end - start)
+            mv = memoryview(buf)[:m]
+            self.dev.readblocks(b, mv, start)
+            if not all_ff(mv, 0, m):
+                return False
+            start += m
+        return True
 
     def erase_counts(self):
         """Return every block's erase count, read from its erase header (None:
@@ -124,7 +144,7 @@ class Log:
         n = header_ok(buf, pos, self.foot)
         if n != 4 or buf[pos] != T_SEQ or not rec_ok(buf, pos, n):
             return None
-        return struct.unpack("<I", bytes(buf[pos + 4:pos + 8]))[0]
+        return struct.unpack("<I", bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4]))[0]
 
     def _mount(self):
         """Read every block's headers, replay the refs in log order, find the head.
@@ -132,13 +152,24 @@ class Log:
         holds records rejoins the log when its T_SEQ record gives its seq and no
         other block has it; otherwise it is lost (reported, see ``_unplaced``)."""
         hurt = []
+        formatted = False
+        other = None  # the first free block's format header of another format
         for b in range(self.N):
-            hdr, ec, sq = self._read_headers(b)
-            if sq is None and not all_ff(hdr, self.H, 2 * self.H):
+            hdr, fmt, sq = self._read_headers(b)
+            if fmt is not None:
+                if fmt[1:] == self.fmt:
+                    formatted = True
+                elif sq is not None:  # a log block of another format or geometry
+                    from block_backend.formats import mismatch
+
+                    raise mismatch(fmt, *self.fmt)
+                elif other is None:
+                    other = fmt  # a free block is erased before use: only if none matches
+            if sq is None and not all_ff(hdr, self.alloc_at, self.data_start):
                 hurt.append(b)
         for b in hurt:
             buf = self._read(b, 0, self.B)
-            if all_ff(buf, 2 * self.H, self.B):
+            if all_ff(buf, self.data_start, self.B):
                 continue  # a free block: erased before reuse (fsck reports the header)
             sq = self._seq_record(buf)
             if sq and self._block_of_seq(sq) is None:
@@ -147,13 +178,24 @@ class Log:
                 continue
             self._unplaced(b, buf)
             buf = None
+        if not formatted and other is not None:
+            from block_backend.formats import mismatch
+
+            raise mismatch(other, *self.fmt)
         if not self.nlog:
             raise NotFormatted("no Sprig log on this device")
+        if not formatted:
+            from block_backend.formats import no_format_header
+
+            raise no_format_header(self.fmt[0])
         order = self._log_order()
         self.next_seq = self.oseq[self.nlog - 1] + 1
         names = None
+        last = -1  # index in ``order`` of the block holding the last commit point
+        snap_from = 0  # first seq of the region the snapshot being read ends
+        stale_below = 0  # blocks below the last complete snapshot's region: stale
         buf = bytearray(self.B)
-        for b in order:
+        for i, b in enumerate(order):
             self.dev.readblocks(b, buf, 0)
             end = self._region_end(b, buf)
             need = False  # b's filter is built from its records (no valid summary)
@@ -164,22 +206,30 @@ class Log:
                 else:
                     pre = bytearray()
                     need = True
-            for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P):
-                if need and st == OK and (typ == T_OBJ or typ == T_DELTA):
+            fixed = []
+            for pos, typ, n, st in scan_records(buf, self.data_start, end, self.P, fixed):
+                if fixed:  # a scan corrected something
+                    from block_backend.crcfix import note_fixed
+
+                    note_fixed(self, b, fixed)
+                if need and st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
                     if typ == T_OBJ:
-                        pre += hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()[:4]
+                        pre += hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()[:4]
                     else:
-                        pre += bytes(buf[pos + 4:pos + 8])
+                        pre += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])  # a delta's id prefix
                 if st == DAMAGED:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
-                    if typ != T_OBJ and typ != T_DELTA:
+                    obj = typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST or typ == T_CHUNK
+                    if not obj:
                         self.refs_damaged = True
-                    if typ is None or typ == T_OBJ or typ == T_DELTA:
+                    if typ is None or obj:
                         self.lost = True
                     continue
                 if st == TORN:
                     continue
-                p = pos + 4
+                p = pos + _PAYLOAD
+                if typ != T_OBJ and typ != T_DELTA and not self._fits(b, pos, typ, buf, n):
+                    continue
                 if typ == T_REF:
                     ln = buf[p]
                     name = bytes(buf[p + 1:p + 1 + ln]).decode()
@@ -190,10 +240,13 @@ class Log:
                         self._refs.pop(name, None)
                     if names is not None:
                         names.append(name)
+                    else:
+                        last = i
                 elif typ == T_BAD:
                     self.state[buf[p] | (buf[p + 1] << 8)] |= S_BAD
                 elif typ == T_SNAP_BEGIN:
                     names = []
+                    snap_from = struct.unpack("<I", bytes(buf[p:p + 4]))[0] if n == 4 else 0
                 elif typ == T_SNAP_END:
                     count, live, keep = struct.unpack("<HHH", bytes(buf[p:p + 6]))
                     if names is not None and len(names) == count:
@@ -205,12 +258,61 @@ class Log:
                         self.live_blocks = live
                         if self._keep_arg is None:
                             self.keep = keep or None
+                        last = i
+                        stale_below = snap_from
                     names = None
             if need:
                 self._filt_add(b, pre)
             pre = None
+        # blocks wholly after the last commit point hold only uncommitted records
+        # (an interrupted batch or compaction): erased when room is short
+        # (``room.drop_tail``)
+        if last >= 0 and not self.damage and last + 1 < len(order):
+            self._uncommitted = order[last + 1:]
         order = None
+        # a compaction cut while erasing the old log: what it did not erase is
+        # stale (free, erased before reuse), not history to walk into
+        while self.nlog > 1 and self.oseq[0] < stale_below:
+            b = self.order[0]
+            self._set_seq(b, 0)
+            self._filt_clear(b)
         self._mount_head(self.order[self.nlog - 1], buf)
+
+    def _fits(self, b, pos, typ, buf, n):
+        """Return True when the valid record at ``pos`` of block ``b`` (image ``buf``,
+        payload ``n`` bytes, not an object) makes sense on this device; else note
+        the damage (a record of a ref or snapshot makes the refs unreadable)."""
+        p = pos + _PAYLOAD
+        why = None
+        if typ == T_REF:
+            ln = buf[p] if n else 0
+            if not n or 1 + ln > n or (n - 1 - ln) not in (0, 32):
+                why = "ref record of %d bytes names %d-byte name" % (n, ln)
+            else:
+                try:
+                    bytes(buf[p + 1:p + 1 + ln]).decode()
+                except (UnicodeError, ValueError):
+                    why = "ref name is not UTF-8"
+        elif typ == T_BAD:
+            if n != 2:
+                why = "bad-block record of %d bytes" % n
+            elif buf[p] | (buf[p + 1] << 8) >= self.N:
+                why = "bad-block record names block %d of %d" % (buf[p] | (buf[p + 1] << 8), self.N)
+        elif typ == T_SNAP_END:
+            if n != 6:
+                why = "snapshot end of %d bytes" % n
+        elif typ == T_SNAP_BEGIN:
+            if n and n != 4:
+                why = "snapshot begin of %d bytes" % n
+        elif typ == T_SEQ:
+            if n != 4:
+                why = "seq record of %d bytes" % n
+        if why is None:
+            return True
+        self.damage.append("block %d offset %d: %s" % (b, pos, why))
+        if typ != T_BAD:
+            self.refs_damaged = True
+        return False
 
     def _unplaced(self, b, buf):
         """Block ``b`` holds records but its place in the log is unknown: its objects
@@ -220,8 +322,10 @@ class Log:
         for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
             if st != OK:
                 continue
-            if typ == T_OBJ or typ == T_DELTA:
+            if typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST:
                 objs += 1
+            elif typ == T_CHUNK:
+                pass
             elif typ != T_SUM and typ != T_SEQ:
                 refs += 1
         self.damage.append("block %d: alloc header damaged, seq unknown: %d object records "
@@ -247,8 +351,12 @@ class Log:
         return self.foot if off is None else off
 
     def _parse_foot(self, buf):
-        """Return the summary offset from the footer in block image ``buf``, or None."""
-        return parse_header(memoryview(buf)[self.foot:self.foot + 12], MAGIC_FOOT)
+        """Return the summary offset from the footer in block image ``buf``, or None
+        (no valid footer, or one whose offset is outside the record area)."""
+        off = parse_header(memoryview(buf)[self.foot:self.foot + 12], MAGIC_FOOT)
+        if off is None or off < self.data_start or off > self.foot:
+            return None
+        return off
 
     def _log_order(self):
         """Return a list of the log's blocks, oldest first (a copy of ``order``)."""
@@ -280,23 +388,28 @@ class Log:
         end = self.data_start
         dirty = False
         torn_end = 0
-        for pos, typ, n, st in scan_records(buf, self.data_start, self.foot, self.P):
+        fixed = []
+        for pos, typ, n, st in scan_records(buf, self.data_start, self.foot, self.P, fixed):
+            if fixed:  # a scan corrected something
+                from block_backend.crcfix import note_fixed
+
+                note_fixed(self, b, fixed)
             if st == OK:
                 if typ == T_SUM:
                     dirty = True
                     break
                 if typ == T_OBJ:
-                    oid = hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
+                    oid = hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()
                     self.head_prefix += oid[:4]
                     self.head_offs.append(pos)
-                elif typ == T_DELTA:
-                    self.head_prefix += bytes(buf[pos + 4:pos + 8])
+                elif typ == T_DELTA or typ == T_MANIFEST:
+                    self.head_prefix += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])
                     self.head_offs.append(pos)
-                end = align(pos + 8 + n, self.P)
+                end = align(pos + _OVERHEAD + n, self.P)
             else:
                 dirty = True
                 if st == TORN and typ is not None:
-                    torn_end = pos + 8 + n
+                    torn_end = pos + _OVERHEAD + n
                 if st == DAMAGED:
                     # bytes after damage: never append here
                     end = self.foot
@@ -331,14 +444,31 @@ class Log:
             raise BadBlock(b)
         self._set_seq(b, 0)
         self._filt_clear(b)
-        self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.H), 0)
+        try:
+            self._prog(b, encode_header(MAGIC_ERASE, ec + 1, self.alloc_at, struct.pack("<HHII", *self.fmt)), 0)
+        except BadBlock as e:
+            if not e.bad:  # the erase left programmed bits
+                self._mark_bad(b)
+                raise BadBlock(b)
+            raise
 
     def _prog(self, b, buf, off):
         """Program ``buf`` at (b, off) and read it back; an I/O error or a mismatch
-        (a silently failing block) marks ``b`` bad and raises BadBlock."""
+        (a silently failing block) marks ``b`` bad and raises BadBlock. A target
+        that does not read erased (a flipped bit in erased flash) raises
+        BadBlock(b, bad=False) before anything is programmed."""
+        if not self._erased(b, off, off + len(buf)):
+            raise BadBlock(b, False)
         try:
             self.dev.writeblocks(b, buf, off)
-            ok = self._read(b, off, len(buf)) == buf
+            ok = True
+            mv = memoryview(buf)
+            for i in range(0, len(buf), STAGE):  # read back a piece at a time
+                m = min(STAGE, len(buf) - i)
+                if self._read(b, off + i, m) != mv[i:i + m]:
+                    ok = False
+                    break
+            mv = None
         except OSError:
             ok = False
         if not ok:
@@ -373,7 +503,9 @@ class Log:
 
     def _alloc_head(self):
         """Make the least-worn good free block the new head (raises NoSpace); a block
-        that fails its erase or alloc header is marked bad and another is tried."""
+        that fails its erase or alloc header is marked bad and another is tried. A
+        free block is used without an erase only when it reads erased after its
+        format header; a block whose erase leaves bits programmed is bad."""
         while True:
             best = None
             bestc = None
@@ -381,26 +513,31 @@ class Log:
             top = None
             for b in range(self.N):
                 if not self.state[b]:  # neither bad nor in the log
-                    hdr = self._read(b, 0, 2 * self.H)
-                    c = parse_header(hdr, MAGIC_ERASE)
-                    known = c is not None
-                    if not known:
+                    hdr = self._read(b, 0, self.data_start)
+                    c = parse_format_header(hdr)
+                    known = c is not None and c[1:] == self.fmt
+                    c = None if c is None else c[0]
+                    if c is None:
                         if top is None:
                             top = self._max_erase_count()
                         c = top
                     if best is None or c < bestc:
                         best, bestc = b, c
                         # erased, header written, never allocated: usable as is
-                        clean = known and all_ff(hdr, self.H, 2 * self.H)
+                        clean = known and all_ff(hdr, self.alloc_at, self.data_start)
             if best is None:
                 raise NoSpace()
             rec = encode_record(T_SEQ, struct.pack("<I", self.next_seq))
             rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
             try:
+                if clean and not self._erased(best, self.data_start, self.B):
+                    clean = False  # a bit flipped in its erased space
                 if not clean:
                     self._erase(best, bestc)
-                self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.H)
-            except BadBlock:
+                self._prog(best, encode_header(MAGIC_ALLOC, self.next_seq, self.H) + rec, self.alloc_at)
+            except BadBlock as e:
+                if not e.bad:
+                    self._mark_bad(best)  # just erased, yet not erased
                 continue
             self._set_seq(best, self.next_seq)
             self._filt_clear(best)
@@ -437,8 +574,9 @@ class Log:
                     self._alloc_head()
                 start = self.head_pos + len(buf)
                 nobj = len(self.head_offs) + len(entries) + (1 if oid is not None else 0)
-                if start + len(rec) + summary_size(nobj, self.P) <= self.foot:
-                    break
+                if start + len(rec) + summary_size(nobj, self.P) <= self.foot and \
+                        self._erased(self.head, start, align(start + len(rec), self.P)):
+                    break  # it fits, on space that still reads erased
                 if start <= self.data_start + self.H:
                     raise StorageError("record of %d bytes does not fit in a block" % len(rec))
                 self._program_head(buf, entries, True)
@@ -446,6 +584,19 @@ class Log:
                 self._seal_head()
             if oid is not None:
                 entries.append((oid, start, start + len(rec)))
+            if rec[0] == T_CHUNK:  # where it goes (chunks.records builds the manifest)
+                self._placed = (self.head, start)
+            if len(rec) >= STAGE and len(rec) > 2 * self.P:
+                # a large record (a chunk) is programmed from itself, not copied
+                mv = memoryview(rec)
+                fill = (self.P - len(buf) % self.P) % self.P
+                buf += mv[:fill]
+                self._program_head(buf, entries, False)
+                k = (len(rec) - fill) // self.P * self.P
+                self._program_head(mv[fill:fill + k], entries, False)
+                buf = bytearray(mv[fill + k:])
+                mv = rec = None
+                continue
             buf += rec
             rec = None
             if len(buf) >= STAGE:
@@ -463,9 +614,9 @@ class Log:
         if k:
             try:
                 self._prog(self.head, buf if k == len(buf) else bytes(memoryview(buf)[:k]), self.head_pos)
-            except BadBlock:
+            except BadBlock:  # (not erased: _program_batch checked, a flip since)
                 self.head_sealed = True  # its earlier records stay readable
-                raise
+                raise  # the batch is programmed again elsewhere
             self.head_pos += k
         done = 0
         for oid, start, end in entries:
@@ -487,7 +638,7 @@ class Log:
         if len(nb) > 255:
             raise StorageError("ref name too long")
         rec = encode_record(T_REF, bytes((len(nb),)) + nb + (oid or b""))
-        self._write([(None, rec)])
+        self._write([(None, rec)], ref=(name, oid))
         if oid is None:
             self._refs.pop(name, None)
         else:
@@ -499,30 +650,43 @@ class Log:
         self._flush_objects()
         self.dev.ioctl(3, 0)
 
-    def _batch(self, tail):
+    def _batch(self, tail, extra):
         """Yield the records of a batch: bad-block notes, the pending objects (each
-        record built when it is programmed), then ``tail``."""
+        record built when it is programmed), ``extra()``'s records, then ``tail``."""
         for b in self._bad_new:
             yield None, encode_record(T_BAD, struct.pack("<H", b))
         for oid, raw, base, base_raw in self._pending:
+            if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
+                from block_backend import chunks
+
+                for r in chunks.records(self, oid, base_raw, raw):
+                    yield r
+                continue
             yield oid, self._object_record(oid, raw, base, base_raw)
+        if extra is not None:
+            for r in extra():
+                yield r
         for r in tail:
             yield r
 
-    def _write(self, tail):
-        """Program the pending objects and the records ``tail`` as one batch; compact
-        first when free blocks run low (DeviceFull when that does not help)."""
-        total = sum(len(p[1]) + 8 for p in self._pending)
+    def _write(self, tail, extra=None, extra_bytes=0, ref=None):
+        """Program the pending objects, ``extra()``'s records (``extra_bytes`` in
+        all) and the records ``tail`` as one batch; compact first when free blocks
+        run low (``room.make_room``: DeviceFull when that does not help, and
+        then nothing was programmed). ``ref``: the ``(name, id)`` ``tail`` sets."""
+        total = self._pending_bytes + extra_bytes
         total += sum(len(r) for o, r in tail)
-        usable = self.foot - self.data_start - summary_size(8, self.P)
-        need = total // usable + 2
-        if not self._compacting and self.free_blocks() - need < self._reserve():
-            self.compact()
-            if self.free_blocks() - need < self.live_blocks + 2:
-                raise DeviceFull("device full: %d free blocks" % self.free_blocks())
+        # blocks the batch may take (slack for a partly filled head and summaries)
+        need = total // (self.foot - self.data_start - summary_size(8, self.P)) + 2
+        free = self.free_blocks() - need  # after the batch: room for a copy of the log?
+        if not self._compacting and (free < self._reserve() or free < self.nlog + need + 2):
+            from block_backend.room import make_room
+
+            if make_room(self, need, ref):
+                return
         while True:
             try:
-                self._program_batch(self._batch(tail))
+                self._program_batch(self._batch(tail, extra))
                 break
             except BadBlock:
                 if self.free_blocks() < 2:
@@ -530,7 +694,11 @@ class Log:
             except NoSpace:
                 raise DeviceFull("device full")
         self._bad_new = []
+        if getattr(self, "_uncommitted", None) is not None:
+            self._uncommitted = None
         self.dev.ioctl(3, 0)
-        self._pending = []
+        self._pending.clear()
         self._pending_bytes = 0
         self._absent = None
+        if getattr(self, "_hold", False):
+            self._hold = False

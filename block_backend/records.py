@@ -3,6 +3,10 @@
 A record is ``type u8, len u16 LE, hcrc u8`` (low byte of the CRC-32 of the first 3
 bytes), ``len`` payload bytes, then the CRC-32 (LE) of header + payload. Records
 are packed; a batch starts on a prog unit boundary and is padded with 0xFF.
+
+Record types are numbered 1..T_MAX (the table below); a new type takes the next
+number, raises T_MAX and gets a row in docs/SPEC.md "Record types". A reader
+treats a valid record of a type above its T_MAX as damage.
 """
 
 import binascii
@@ -16,7 +20,13 @@ T_SUM = 5
 T_DELTA = 6
 T_BAD = 7
 T_SEQ = 8
-T_MAX = 8
+T_CHUNK = 9  # a piece of a chunked object's raw bytes (chunks.py)
+T_MANIFEST = 10  # a chunked object: its id, size and its chunks' addresses (chunks.py)
+T_MAX = 10
+
+# A record: type u8 at 0, len u16 at 1, hcrc u8 at 3, the payload at 4
+# (``_PAYLOAD``), then its crc32: 8 bytes besides the payload (``_OVERHEAD``).
+# Modules that read records name these offsets with their own ``const`` (no heap).
 
 OK = 0
 TORN = 1
@@ -81,19 +91,37 @@ def all_ff(buf, start, end):
     return True
 
 
-def scan_records(buf, start, end, prog):
+def scan_records(buf, start, end, prog, fixed=None):
     """Yield ``(pos, typ, n, status)`` for the records of a block image ``buf``.
 
-    status OK: a valid record (payload at pos + 4, n bytes); TORN: the end of the
-    log (an interrupted program: everything after it is erased), scanning stops;
-    DAMAGED: bytes that are neither (typ None when the header is unreadable),
-    scanning resynchronises after it."""
+    status OK: a valid record (payload at pos + 4, n bytes) -- possibly after a
+    single flipped bit was corrected in ``buf`` (a bytearray), then noted in
+    ``fixed`` (see ``crcfix.fix``; a byte of at most three 0 bits where a record
+    could start is padding with flipped bits: the rest of its unit is skipped and
+    noted); TORN: the end of the log (an interrupted program:
+    everything after it is erased), scanning stops; DAMAGED: bytes that are
+    neither (typ None when the header is unreadable), scanning resynchronises
+    after it."""
     pos = start
     while pos < end:
         if buf[pos] == 0xFF:
             pos = align(pos + 1, prog)
             continue
+        if bin(buf[pos] ^ 0xFF).count("1") <= 3:
+            # at most 3 bits 0: never a record's type byte (1..T_MAX, at most 3 bits 1),
+            # even after a flip: the rest of this unit is a batch's padding, bits flipped
+            if fixed is not None:
+                fixed.append((pos, False, "flipped bits in erased padding"))
+            pos = align(pos + 1, prog)
+            continue
         n = header_ok(buf, pos, end)
+        if n < 0 or not rec_ok(buf, pos, n):
+            if type(buf) is bytearray:  # try one flipped bit (loaded on a failure only)
+                from block_backend.crcfix import fix
+
+                m = fix(buf, pos, end, prog, fixed, header_ok, rec_ok)
+                if m >= 0:
+                    n = m
         if n >= 0:
             if rec_ok(buf, pos, n):
                 yield pos, buf[pos], n, OK

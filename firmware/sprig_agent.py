@@ -48,13 +48,14 @@ def mount(format=False, keep=None, author="device", device=None):
     no clock: commit dates are a logical counter.
     """
     from block_backend.flashstore import FlashStore
+    from portable_core import retention
     from portable_core.store import Repo
 
     if hasattr(gc, "threshold"):
         gc.threshold(GC_THRESHOLD)
     if device is None:
         device = flash(erase=format)
-    fs = FlashStore.format(device, keep) if format else FlashStore.open(device)
+    fs = FlashStore.format(device, keep, retention=retention) if format else FlashStore.open(device, retention=retention)
     repo = Repo(fs.objects, fs.refs, author=author, clock=None)
     repo.flash_store = fs
     return repo

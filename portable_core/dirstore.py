@@ -13,6 +13,7 @@ import os
 
 from portable_core.objects import from_hex, to_hex
 from portable_core.storage import ObjectStore, RefStore, StorageError, object_id
+from portable_core.storage_pieces import WholeObjectPieces
 
 
 def _exists(path):
@@ -46,7 +47,7 @@ def _read_file(path):
         return None
 
 
-class DirObjectStore(ObjectStore):
+class DirObjectStore(WholeObjectPieces, ObjectStore):
     """Content-addressed objects as files under ``root/objects``."""
 
     def __init__(self, root):

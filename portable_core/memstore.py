@@ -2,9 +2,10 @@
 its own so that a device on flash never loads their classes."""
 
 from portable_core.storage import ObjectStore, RefStore, object_id
+from portable_core.storage_pieces import WholeObjectPieces
 
 
-class MemObjectStore(ObjectStore):
+class MemObjectStore(WholeObjectPieces, ObjectStore):
     """Objects kept in a dict in RAM (tests, host-side scratch stores)."""
 
     def __init__(self):

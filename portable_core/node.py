@@ -66,6 +66,7 @@ BUCKETS = const(32)  # buckets of an inner node (5 bits of the name's hash)
 MAX_DEPTH = const(50)  # deepest inner node: bits 250..254 of the 256-bit hash
 MAX_STEP_BYTES = const(255)  # longest path segment, in UTF-8 bytes
 KIND_CONTENTS = const(0)
+_LARGE = const(4096)  # a byte string this long is held and read back in place
 KIND_NODE = const(1)
 FORMAT_FLAT = const(0)
 FORMAT_INNER = const(1)
@@ -130,7 +131,19 @@ def bucket(name, depth):
 def contents_entry(name, value):
     """Return the in-memory entry storing the CBOR value ``value`` at ``name``;
     CBORError if it has no encoding, or if its encoding is over DEFAULT_MAX_SIZE
-    bytes (what ``decode_object`` reads back)."""
+    bytes (what ``decode_object`` reads back). A byte string of ``_LARGE`` (4096)
+    bytes or more is not encoded: the entry holds the contents object's raw
+    bytes as two pieces, ``[tag and CBOR head, the value]`` (the value as
+    ``bytes``: a bytearray or memoryview is copied once, so that later edits of
+    it do not change the tree), so RAM holds the value once."""
+    t = type(value)
+    n = len(value) if t is bytes or t is bytearray or t is memoryview else 0
+    if n >= _LARGE:
+        head = encode_head(2, n)  # a byte string of n bytes
+        if len(head) + n > DEFAULT_MAX_SIZE:
+            raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
+                            % (len(head) + n, DEFAULT_MAX_SIZE))
+        return (name, KIND_CONTENTS, [bytes((TAG_CONTENTS,)) + head, value if t is bytes else bytes(value)])
     raw = encode_object(TAG_CONTENTS, value)
     if len(raw) - 1 > DEFAULT_MAX_SIZE:
         raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
@@ -234,6 +247,11 @@ def entry_id(entry):
         return ref
     if isinstance(ref, bytearray):
         return hashlib.sha256(ref).digest()
+    if isinstance(ref, list):  # a large byte string's pieces (contents_entry)
+        h = hashlib.sha256()
+        for piece in ref:
+            h.update(piece)
+        return h.digest()
     return ref.hash()
 
 
@@ -460,10 +478,12 @@ def _take_id(dec):
     dec.pos = pos + 34
 
 
-def _read_body(store, oid, tag, what, a_what):
-    # the body of object ``oid`` of type ``tag`` from ``store``; TreeError naming
-    # the id if it is missing, malformed or of another type
-    raw = store.get(oid) if store is not None else None
+def _read_body(store, oid, tag, what, a_what, raw=None):
+    # the body of object ``oid`` of type ``tag`` from ``store`` (``raw``: its bytes,
+    # already read); TreeError naming the id if it is missing, malformed or of
+    # another type
+    if raw is None:
+        raw = store.get(oid) if store is not None else None
     if raw is None:
         raise TreeError("missing %s object %s" % (what, to_hex(oid)))
     try:
@@ -500,13 +520,26 @@ def entry_value(store, entry):
     in RAM, else read from ``store``)."""
     if isinstance(entry[2], bytearray):
         return decode_object(entry[2])[1]
+    if isinstance(entry[2], list):  # a large byte string held in RAM (contents_entry)
+        return entry[2][1]
     return read_contents(store, entry[2])
 
 
 def read_contents(store, oid):
     """Return the value of contents object ``oid`` in ``store`` (TreeError if it is
-    missing or not a contents object)."""
-    return _read_body(store, oid, TAG_CONTENTS, "contents", "contents")
+    missing or not a contents object). When the store hands back a ``bytearray``
+    (the flash store does for an object read from its chunks) holding one byte
+    string of ``_LARGE`` (4096) bytes or more, that buffer is the value, its tag
+    and CBOR head cut off in place: RAM holds it once."""
+    raw = store.get(oid) if store is not None else None
+    if type(raw) is bytearray and len(raw) > _LARGE and raw[0] == TAG_CONTENTS:
+        # exactly one canonical byte string, as decode would accept it
+        h = 4 if raw[1] == 0x59 else 6 if raw[1] == 0x5A else 0
+        n = len(raw) - h
+        if h and _LARGE <= n and n + h - 1 <= DEFAULT_MAX_SIZE and raw[1:h] == encode_head(2, n):
+            raw[0:h] = b""
+            return raw
+    return _read_body(store, oid, TAG_CONTENTS, "contents", "contents", raw)
 
 
 def resolve(store, slot, depth):

@@ -18,7 +18,8 @@ before the defect.
 
 from portable_core import cbor
 from portable_core.cbor_stream import decode_stream
-from portable_core.objects import TAG_COMMIT, TAG_CONTENTS, TAG_NODE, decode_object, to_hex
+from portable_core.objects import TAG_NODE, decode_object, to_hex
+from portable_core.retention import links
 from portable_core.storage import object_id
 
 SLICE_VERSION = 1
@@ -30,14 +31,8 @@ class SliceError(ValueError):
 
 def references(raw):
     """Return the ids an object's raw bytes refer to (children, tree, parents)."""
-    tag, body = decode_object(raw)
-    if tag == TAG_CONTENTS:
-        return []
-    if tag == TAG_COMMIT:
-        return [body[0]] + list(body[1])
-    if body[0] == 0:
-        return [entry[2] for entry in body[1]]
-    return [child[1] for child in body[3]]
+    needed, parents = links(raw)
+    return needed + parents
 
 
 def _tree_objects(objects, root, seen):

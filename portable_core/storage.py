@@ -8,6 +8,17 @@ A *ref store* maps a ref name (a ``str`` such as ``"heads/main"``) to an object 
 ``test_and_set`` is the single atomic primitive the store relies on: every head
 update goes through it, so two writers racing on one branch never lose a commit.
 
+Large values travel without a second copy. An object store may have the
+optional method ``add_pieces(pieces)``: store the object whose raw bytes are the
+concatenation of ``pieces`` (bytes-like; the core passes a large byte string's
+tag and CBOR head, then the value itself) and return its id, as ``add`` would
+(without it the core joins the pieces and calls ``add``). ``get`` may return a
+new ``bytearray`` that the caller owns: the core then cuts a large byte string's
+head off it in place and returns that buffer as the value. The flash store does
+both through its chunks; the memory and directory stores join
+(``storage_pieces.py``). ``add_pieces`` is not a method of ``ObjectStore``: a
+device would pay its RAM through every store class.
+
 Backends: ``MemObjectStore`` / ``MemRefStore`` (portable_core.memstore); the block
 device store in ``block_backend`` implements the same methods.
 """

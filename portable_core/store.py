@@ -464,9 +464,9 @@ class Branch:
         return history.log(self.repo.objects, self.head(), *args, **kw)
 
     def last_modified(self, path, *args, **kw):
-        """``last_modified(path, n=1)``: return the ids of the (up to ``n``) commits
-        that last changed ``path`` (see history.last_modified; ValueError for a bad
-        path)."""
+        """``last_modified(path, n=1, depth=None)``: return the ids of the (up to
+        ``n``) commits that last changed ``path``, at most ``depth`` parent links
+        below the head (see history.last_modified; ValueError for a bad path)."""
         from portable_core import history
 
         return history.last_modified(self.repo.objects, self.head(), path, *args, **kw)

@@ -5,7 +5,7 @@ only reads never loads it."""
 
 import hashlib
 
-from portable_core.node import BUCKETS, EMPTY, Inner, encode_node, entry_at, node_id, slot_at
+from portable_core.node import BUCKETS, EMPTY, Inner, encode_node, entry_at, entry_id, node_id, slot_at
 
 
 def _put(objects, raw, oid, stats, base=None, base_raw=None):
@@ -36,7 +36,7 @@ def _children(node, src):
         for e in node.items:  # a subtree in memory is never an offset in raw
             if type(e) is not int:
                 ref = e[2]
-                if not isinstance(ref, (bytes, bytearray)) and not isinstance(ref._root, bytes):  # a Tree
+                if not isinstance(ref, (bytes, bytearray, list)) and not isinstance(ref._root, bytes):  # a Tree
                     out.append((ref._root, ref._store))
     return out
 
@@ -109,6 +109,16 @@ def _write_node(node, src, objects, stats, release=False):
             if isinstance(ref, bytearray):  # contents held in RAM
                 oid = _sha(ref)
                 _put(objects, ref, oid, stats)
+            elif isinstance(ref, list):  # a large byte string, in pieces (node.contents_entry)
+                oid = entry_id(items[k])
+                if not objects.mem(oid):
+                    add = getattr(objects, "add_pieces", None)  # optional (storage.py)
+                    if add is None:
+                        objects.add(ref[0] + ref[1])
+                    else:
+                        add(ref)
+                    stats[0] += len(ref[0]) + len(ref[1])
+                    stats[1] += 1
             elif isinstance(ref, bytes):
                 oid = ref
                 if src is not objects:
@@ -146,7 +156,7 @@ def _forget_children(node, objects):
     items = node.items
     for k in range(len(items)):
         e = items[k]
-        if type(e) is not int and not isinstance(e[2], (bytes, bytearray)):  # a Tree
+        if type(e) is not int and not isinstance(e[2], (bytes, bytearray, list)):  # a Tree
             root = e[2]._root
             if not isinstance(root, bytes) and root._stored is objects:
                 items[k] = (e[0], e[1], root._id)

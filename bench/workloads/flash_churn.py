@@ -35,9 +35,10 @@ def val(i):
 
 def sprig(dev, keys, commits, keep):
     from block_backend.flashstore import FlashStore
+    from portable_core import retention
     from portable_core.store import Repo
 
-    fs = FlashStore.format(dev, keep=keep or None)
+    fs = FlashStore.format(dev, keep=keep or None, retention=retention)
     main = Repo(fs.objects, fs.refs, clock=None).main()
     batch = 100
     for start in range(0, keys, batch):

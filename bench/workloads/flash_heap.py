@@ -22,6 +22,7 @@ import sys
 gc.threshold(1024)
 
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.store import Repo
 
 
@@ -69,7 +70,7 @@ def main(path, keys, blocks, trace):
     at("imports")
     dev = FileBlocks(path, 4096, blocks)
     at("device")
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     at("store opened")
     main = Repo(fs.objects, fs.refs, clock=None).main()
     at("repo")

@@ -18,12 +18,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from block_backend.fileflash import FileFlash  # noqa: E402
 from block_backend.flashstore import FlashStore  # noqa: E402
+from portable_core import retention  # noqa: E402
 from portable_core.store import Repo  # noqa: E402
 
 
 def main(path, keys, blocks, keep):
     dev = FileFlash(path, 4096, blocks, 16, counters=False)
-    fs = FlashStore.format(dev, keep=keep, filter_ram=blocks * 4096 // 128)
+    fs = FlashStore.format(dev, keep=keep, filter_ram=blocks * 4096 // 128, retention=retention)
     main = Repo(fs.objects, fs.refs, clock=None).main()
 
     def fill(txn):

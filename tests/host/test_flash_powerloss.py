@@ -16,6 +16,7 @@ import random
 from block_backend.devices import RamFlash
 from block_backend.faults import FaultyFlash, PowerCut, tear_variants
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.store import Repo
 
 BS = 1024
@@ -54,7 +55,7 @@ def clock_factory():
 def workload(dev, on_phase):
     """Run the workload; ``on_phase(j, branch)`` before step j, returns results."""
     rng = random.Random(7)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = Repo(fs.objects, fs.refs, author="t", clock=clock_factory())
     results = []  # (branch, head id) per step, None for steps that change no head
     branches = ["main"]
@@ -102,7 +103,7 @@ def apply_op(img, op, landed=None):
 
 
 def check_image(image, phase, results, step_branch, write=False):
-    fs = FlashStore.open(RamFlash(BS, BC, PS, image=image))
+    fs = FlashStore.open(RamFlash(BS, BC, PS, image=image), retention=retention)
     rep = fs.fsck()
     assert rep["clean"], rep
     acked = {}
@@ -129,7 +130,7 @@ def check_image(image, phase, results, step_branch, write=False):
         repo = Repo(fs.objects, fs.refs, author="t", clock=clock_factory())
         repo.main().set("after/cut", "yes")
         assert repo.main().get("after/cut") == "yes"
-        fs2 = FlashStore.open(RamFlash(BS, BC, PS, image=fs.dev.snapshot()))
+        fs2 = FlashStore.open(RamFlash(BS, BC, PS, image=fs.dev.snapshot()), retention=retention)
         assert fs2.fsck()["clean"]
         assert Repo(fs2.objects, fs2.refs).main().get("after/cut") == "yes"
 

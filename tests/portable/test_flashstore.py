@@ -7,6 +7,7 @@ import gc
 from block_backend.devices import RamFlash
 from block_backend.faults import FaultyFlash, PowerCut, flip_bit
 from block_backend.flashstore import DeviceFull, FlashStore, NotFormatted
+from portable_core import retention
 from portable_core.storage import StorageError, object_id
 from portable_support import repo_on
 
@@ -21,7 +22,7 @@ def new_dev():
 
 def reopen(dev, keep=None):
     gc.collect()
-    return FlashStore.open(dev, keep)
+    return FlashStore.open(dev, keep, retention=retention)
 
 
 def raises(exc_type, fn, *args):
@@ -38,7 +39,7 @@ def test_unformatted_device():
 
 def test_objects_and_refs_round_trip():
     dev = new_dev()
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     oid = fs.objects.add(b"B\x63abc")
     assert oid == object_id(b"B\x63abc")
     assert fs.objects.get(oid) == b"B\x63abc" and fs.objects.mem(oid)
@@ -58,7 +59,7 @@ def test_objects_and_refs_round_trip():
 
 def test_repo_on_flash_survives_reopen():
     dev = new_dev()
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_on(fs)
     main = repo.main()
     for i in range(12):
@@ -78,7 +79,7 @@ def test_repo_on_flash_survives_reopen():
 
 def test_programs_are_aligned_and_never_twice():
     dev = new_dev()  # strict: a 0 -> 1 program raises
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_on(fs)
     for i in range(10):
         repo.main().set("a", i)
@@ -87,7 +88,7 @@ def test_programs_are_aligned_and_never_twice():
 
 def test_bit_flips_are_detected():
     dev = new_dev()
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     oid = fs.objects.add(b"B\x6512345")
     fs.refs.set("heads/main", oid)
     img = dev.snapshot()
@@ -100,7 +101,7 @@ def test_bit_flips_are_detected():
             d.restore(img)
             flip_bit(d, 0, off, bit)
             try:
-                f = FlashStore.open(d)
+                f = FlashStore.open(d, retention=retention)
                 got = f.objects.get(oid)
                 assert got is None or got == b"B\x6512345"
                 if got is None:
@@ -115,7 +116,7 @@ def test_bit_flips_are_detected():
 
 def test_device_full_loses_nothing():
     dev = new_dev()
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_on(fs)
     main = repo.main()
     done = []
@@ -135,7 +136,7 @@ def test_device_full_loses_nothing():
 
 def test_compaction_with_retention_and_wear():
     dev = new_dev()
-    fs = FlashStore.format(dev, keep=2)
+    fs = FlashStore.format(dev, keep=2, retention=retention)
     repo = repo_on(fs)
     main = repo.main()
     for i in range(150):
@@ -151,7 +152,7 @@ def test_compaction_with_retention_and_wear():
 
 def test_compaction_copies_only_the_uncommitted_objects_not_their_blocks():
     dev = RamFlash(4096, 8, PS)  # the head block holds the garbage and the orphan
-    fs = FlashStore.format(dev, keep=1)
+    fs = FlashStore.format(dev, keep=1, retention=retention)
     main = repo_on(fs).main()
     for i in range(12):
         main.set("k%d" % (i % 3), "v%d" % i)  # older versions: garbage with keep=1
@@ -170,7 +171,7 @@ def test_compaction_copies_only_the_uncommitted_objects_not_their_blocks():
 
 def test_adding_what_was_just_found_absent_searches_once():
     dev = new_dev()
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo_on(fs).main().set("a", 1)
     raw = b"B\x65fresh"
     oid = object_id(raw)
@@ -206,18 +207,18 @@ class NativeLike:
 
 def test_a_device_with_only_the_block_protocol_works():
     dev = new_dev()
-    fs = FlashStore.format(NativeLike(dev))
+    fs = FlashStore.format(NativeLike(dev), retention=retention)
     assert fs.P == 16
     repo_on(fs).main().set("a/b", "c")
-    f2 = FlashStore.open(NativeLike(dev))
+    f2 = FlashStore.open(NativeLike(dev), retention=retention)
     assert repo_on(f2).main().get("a/b") == "c" and f2.fsck()["clean"]
-    f3 = FlashStore.open(dev)  # the same store through the full device
+    f3 = FlashStore.open(dev, retention=retention)  # the same store through the full device
     assert repo_on(f3).main().get("a/b") == "c"
 
 
 def test_fsck_reports_damage_and_repairs():
     dev = new_dev()
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_on(fs)
     repo.main().set("a", 1)
     garbage = fs.objects.add(b"B\x66zzzzzz")
@@ -227,9 +228,14 @@ def test_fsck_reports_damage_and_repairs():
         at = bytes(dev.read_raw(b * BS, BS)).find(b"zzzzzz")
         if at >= 0:
             break
-    flip_bit(dev, b, at, 0)
+    flip_bit(dev, b, at, 0)  # one bit: corrected by the CRC, reported
+    f = FlashStore.open(dev, retention=retention)
+    assert f.objects.get(garbage) == b"B\x66zzzzzz"
+    rep = f.fsck()
+    assert not rep["clean"] and [d for d in rep["damaged"] if "flipped bit corrected" in d], rep
+    flip_bit(dev, b, at + 2, 3)  # two bits: damaged
     d = dev
-    f = FlashStore.open(d)
+    f = FlashStore.open(d, retention=retention)
     rep = f.fsck()
     assert not rep["clean"] and rep["damaged"] and rep["refs"]["heads/main"] == "ok"
     raises(StorageError, f.objects.get, garbage)
@@ -241,7 +247,7 @@ def test_fsck_reports_damage_and_repairs():
 
 
 def workload(dev, acked):
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     repo = repo_on(fs)
     for i in range(10):
         br = "main" if i % 3 else "b"
@@ -280,7 +286,7 @@ def test_power_cut_at_every_op():
                 raise AssertionError("no cut")
             except PowerCut:
                 pass
-            f = FlashStore.open(ff.device)
+            f = FlashStore.open(ff.device, retention=retention)
             assert f.fsck()["clean"], (n, torn)
             want = {}
             for br, head in acked[:-1]:
@@ -302,7 +308,7 @@ def test_power_cut_at_every_op():
 
 def test_miss_filter_reads_little_and_never_hides_objects():
     dev = new_dev()
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     heads = []
     for i in range(14):
@@ -323,13 +329,13 @@ def test_miss_filter_reads_little_and_never_hides_objects():
 
 def test_without_filter_ram_lookups_read_the_summaries():
     dev = new_dev()
-    fs = FlashStore.format(dev, filter_ram=BC * (BS // 128) - 1)  # filters would not fit
+    fs = FlashStore.format(dev, filter_ram=BC * (BS // 128) - 1, retention=retention)  # filters would not fit
     assert fs.FB == 0 and len(fs.filt) == 0
     main = repo_on(fs).main()
     heads = []
     for i in range(14):
         heads.append(main.set("k%d" % (i % 6), "value %d" % i))
-    f2 = FlashStore.open(dev, filter_ram=0)
+    f2 = FlashStore.open(dev, filter_ram=0, retention=retention)
     for f in (fs, f2):
         sealed = [b for b in f._log_order() if f.head_sealed or b != f.head]
         assert len(sealed) >= 3

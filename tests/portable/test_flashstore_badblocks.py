@@ -9,6 +9,7 @@ from block_backend.devices import RamFlash
 from block_backend.faults import (BAD_ERASE_ERROR, BAD_ERASE_NOOP, BAD_PROG_ERROR,
                                   BAD_PROG_NOOP, FaultyFlash)
 from block_backend.flashstore import DeviceFull, FlashStore
+from portable_core import retention
 from portable_core.storage import StorageError
 from portable_support import repo_on
 
@@ -20,7 +21,7 @@ PS = 16
 def check_all(dev, acked, bad=None):
     """Reopen ``dev``; every acknowledged value is there; return the fsck report."""
     gc.collect()
-    fs = FlashStore.open(dev)
+    fs = FlashStore.open(dev, retention=retention)
     main = repo_on(fs).main()
     for k in acked:
         assert main.get(k) == acked[k], k
@@ -35,7 +36,7 @@ def check_all(dev, acked, bad=None):
 def run_with_failing_head(mode):
     dev = RamFlash(BS, BC, PS)
     ff = FaultyFlash(dev, bad_mode=mode)
-    fs = FlashStore.format(ff, keep=2)
+    fs = FlashStore.format(ff, keep=2, retention=retention)
     main = repo_on(fs).main()
     acked = {}
     failed = []
@@ -69,7 +70,7 @@ def test_silent_program_noop_only():
 def test_bad_blocks_survive_reopen_and_compaction():
     dev = RamFlash(BS, BC, PS)
     ff = FaultyFlash(dev, bad_blocks=(3, 7), bad_mode=BAD_PROG_ERROR | BAD_ERASE_ERROR)
-    fs = FlashStore.format(ff, keep=2)
+    fs = FlashStore.format(ff, keep=2, retention=retention)
     assert fs.bad_blocks() == [3, 7]
     main = repo_on(fs).main()
     acked = {}
@@ -88,7 +89,7 @@ def test_bad_blocks_survive_reopen_and_compaction():
 def test_worn_out_device_ends_in_device_full():
     dev = RamFlash(BS, 16, PS)
     ff = FaultyFlash(dev, erase_limit=3, bad_mode=BAD_PROG_ERROR | BAD_ERASE_ERROR)
-    fs = FlashStore.format(ff, keep=1)
+    fs = FlashStore.format(ff, keep=1, retention=retention)
     main = repo_on(fs).main()
     acked = {}
     full = False

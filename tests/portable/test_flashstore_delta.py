@@ -10,6 +10,7 @@ from block_backend import delta
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from block_backend.records import OK, T_DELTA, T_OBJ, scan_records
 from portable_core.storage import StorageError
 from portable_support import repo_on
@@ -65,7 +66,7 @@ def test_diff_apply_round_trip():
 
 def test_one_key_commits_store_deltas_and_stay_small():
     dev = RamFlash(1024, 20, 16)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     gc.collect()
     main.transaction(lambda t: [t.set("config/d%d/key%03d" % (i % 4, i), "value%d" % i) for i in range(16)])
@@ -79,7 +80,7 @@ def test_one_key_commits_store_deltas_and_stay_small():
     assert per <= 512, per
     types = record_types(fs)
     assert types.get(T_DELTA, 0) >= 10, types
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     m2 = repo_on(fs2).main()
     for i in range(16):
         want = "value%d" % i
@@ -95,7 +96,7 @@ def test_one_key_commits_store_deltas_and_stay_small():
 def test_chains_are_bounded_and_compaction_rebases():
     gc.collect()
     dev = RamFlash(1024, 32, 16)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     fs.max_chain = CHAIN  # a short bound keeps this test small (default MAX_DEPTH)
     main = repo_on(fs).main()
     main.transaction(lambda t: [t.set("d/k%02d" % i, i) for i in range(20)])
@@ -110,7 +111,7 @@ def test_chains_are_bounded_and_compaction_rebases():
     assert 1 <= max_chain(fs, start) <= CHAIN
     types = record_types(fs)
     assert types.get(T_OBJ, 0) > 0, types
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     assert repo_on(fs2).main().get("d/k05") == 1000 + 2 * CHAIN + 1
     assert fs2.fsck()["clean"]
     # deltas again after the compaction, against the rebased copies
@@ -118,7 +119,7 @@ def test_chains_are_bounded_and_compaction_rebases():
     m2 = repo_on(fs2).main()
     m2.set("d/k06", "x")
     assert record_types(fs2).get(T_DELTA, 0) > before
-    assert FlashStore.open(dev).fsck()["clean"]
+    assert FlashStore.open(dev, retention=retention).fsck()["clean"]
 
 
 def max_chain(fs, min_seq=0):
@@ -140,7 +141,7 @@ def max_chain(fs, min_seq=0):
 def test_damaged_base_is_reported_not_returned():
     gc.collect()
     dev = RamFlash(1024, 24, 16)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     main.transaction(lambda t: [t.set("d/k%02d" % i, "v%d" % i) for i in range(20)])
     big = main.tree().find_tree("d")
@@ -156,7 +157,7 @@ def test_damaged_base_is_reported_not_returned():
         buf = None
     assert target is not None
     flip_bit(dev, target[0], target[1] + 20, 2)
-    fs2 = FlashStore.open(dev)
+    fs2 = FlashStore.open(dev, retention=retention)
     rep = fs2.fsck()
     assert not rep["clean"]
     try:

@@ -11,19 +11,21 @@ import gc
 from block_backend.devices import RamFlash
 from block_backend.faults import flip_bit
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.storage import StorageError
 from portable_support import read_block, repo_on
 
 BS = 1024
 BC = 16
 PS = 16
-H = 16
+H = 16  # alloc header and footer: 12 bytes in prog units
+E = 32  # format (erase) header: 24 bytes in prog units; the alloc header follows
 
 
 def build():
     """Return (device, {key: value} on main, main's head, heads of every commit)."""
     dev = RamFlash(BS, BC, PS)
-    fs = FlashStore.format(dev)
+    fs = FlashStore.format(dev, retention=retention)
     main = repo_on(fs).main()
     want = {}
     heads = []
@@ -73,7 +75,7 @@ def check_reads(fs, want, heads):
 def flip_and_check(dev, block, offset, bit, want, heads, recoverable, what, seq=None):
     flip_bit(dev, block, offset, bit)
     try:
-        fs = FlashStore.open(dev)
+        fs = FlashStore.open(dev, retention=retention)
     except StorageError:
         assert not recoverable, "open refused a recoverable store"
         return None
@@ -87,12 +89,12 @@ def flip_and_check(dev, block, offset, bit, want, heads, recoverable, what, seq=
     if recoverable:
         fs.fsck(repair=True)
         gc.collect()
-        fs2 = FlashStore.open(dev)
+        fs2 = FlashStore.open(dev, retention=retention)
         assert fs2.fsck()["clean"]
         assert check_reads(fs2, want, heads)
         # the store still takes commits, and they survive a reopen
         repo_on(fs2).main().set("after", "yes")
-        assert repo_on(FlashStore.open(dev)).main().get("after") == "yes"
+        assert repo_on(FlashStore.open(dev, retention=retention)).main().get("after") == "yes"
     return fs
 
 
@@ -107,7 +109,7 @@ def _alloc_header_flip_in_sealed(which):
     blocks = sealed_blocks(dev, fs)
     assert len(blocks) >= 2
     b = blocks[which]
-    assert flip_and_check(dev, b, H + 6, 3, want, heads, True, "alloc header", fs.seq_of(b))
+    assert flip_and_check(dev, b, E + 6, 3, want, heads, True, "alloc header", fs.seq_of(b))
 
 
 def test_alloc_header_flip_in_a_sealed_block():
@@ -122,24 +124,24 @@ def test_alloc_header_flip_in_the_head_block():
     dev, fs, want, heads = build()
     b = fs.head
     assert not fs.head_sealed
-    flip_bit(dev, b, H + 1, 0)  # the magic
-    fs2 = FlashStore.open(dev)
+    flip_bit(dev, b, E + 1, 0)  # the magic
+    fs2 = FlashStore.open(dev, retention=retention)
     assert fs2.seq_of(b) == fs.seq_of(b) and fs2.head == b
     assert check_reads(fs2, want, heads)
     # a commit appended to the recovered head survives a reopen (its seq is not reused)
     want["k0"] = "appended"
     heads.append(repo_on(fs2).main().set("k0", "appended"))
-    fs3 = FlashStore.open(dev)
+    fs3 = FlashStore.open(dev, retention=retention)
     assert check_reads(fs3, want, heads)
     rep = fs3.fsck()
     assert not rep["clean"] and [d for d in rep["damaged"] if "alloc header" in d], rep
     fs3.fsck(repair=True)
-    fs4 = FlashStore.open(dev)
+    fs4 = FlashStore.open(dev, retention=retention)
     assert fs4.fsck()["clean"] and check_reads(fs4, want, heads)
 
 
 def test_header_flips_in_a_free_block():
-    for off, what in ((2, "erase header"), (H + 9, "alloc header")):
+    for off, what in ((2, "erase header"), (E + 9, "alloc header")):
         dev, fs, want, heads = build()
         flip_and_check(dev, free_block(fs), off, 4, want, heads, True, what)
         dev = fs = None
@@ -151,10 +153,10 @@ def test_alloc_header_and_seq_record_both_damaged():
     raise StorageError or are right, never wrong."""
     dev, fs, want, heads = build()
     for b in sealed_blocks(dev, fs)[-1:] + [fs.head]:
-        flip_bit(dev, b, H + 6, 3)
-        flip_bit(dev, b, 2 * H + 5, 0)  # the T_SEQ record's payload
+        flip_bit(dev, b, E + 6, 3)
+        flip_bit(dev, b, E + H + 5, 0)  # the T_SEQ record's payload
         try:
-            fs2 = FlashStore.open(dev)
+            fs2 = FlashStore.open(dev, retention=retention)
         except StorageError:
             fs2 = None
         if fs2 is not None:
@@ -167,6 +169,6 @@ def test_alloc_header_and_seq_record_both_damaged():
             assert names is None or names == ["heads/main"]
             assert not fs2.fsck()["clean"]
         fs2 = None
-        flip_bit(dev, b, H + 6, 3)  # flip both back: the pristine image again
-        flip_bit(dev, b, 2 * H + 5, 0)
+        flip_bit(dev, b, E + 6, 3)  # flip both back: the pristine image again
+        flip_bit(dev, b, E + H + 5, 0)
         gc.collect()

@@ -21,6 +21,7 @@ RARE = (
     "portable_core.transactions",
     "portable_core.watch",
     "portable_core.snapshot",
+    "portable_core.retention",
     "portable_core.tree_walk",
     "portable_core.tree_merge",
     "portable_core.tree_copy",
