@@ -18,7 +18,7 @@ before the defect.
 
 from portable_core import cbor
 from portable_core.cbor_stream import decode_stream
-from portable_core.objects import TAG_NODE, decode_object, to_hex
+from portable_core.objects import TAG_COMMIT, TAG_CONTENTS, TAG_NODE, decode_object, to_hex
 from portable_core.retention import links
 from portable_core.storage import object_id
 

@@ -24,6 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from block_backend.devices import RamFlash
 from block_backend.errors import DeviceFull
 from block_backend.flashstore import FlashStore
+from portable_core import retention
 from portable_core.commit import CommitNotFound
 from portable_core.conflict import MISSING, MergeConflictError, is_conflict
 from portable_core.merge import default, values_equal
@@ -179,7 +180,7 @@ class FlashRepoMachine(RuleBasedStateMachine):
     def start(self):
         self.dev = RamFlash(block_size=BS, block_count=BC, prog_size=16)
         self.clock = ticking_clock()
-        self.fs = FlashStore.format(self.dev, keep=KEEP)
+        self.fs = FlashStore.format(self.dev, keep=KEEP, retention=retention)
         self.repo = Repo(self.fs.objects, self.fs.refs, author="t", clock=self.clock)
         self.heads = {}  # branch -> commit id
         self.commits = {}  # commit id -> (parents, state)
@@ -386,7 +387,7 @@ class FlashRepoMachine(RuleBasedStateMachine):
 
     @rule()
     def reopen(self):
-        self.fs = FlashStore.open(self.dev, keep=KEEP)
+        self.fs = FlashStore.open(self.dev, keep=KEEP, retention=retention)
         self.repo = Repo(self.fs.objects, self.fs.refs, author="t", clock=self.clock)
 
     @rule(seed=st.integers(0, 255))

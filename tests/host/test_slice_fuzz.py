@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from block_backend.devices import RamFlash
 from block_backend.flashstore import FlashStore
-from portable_core import cbor, snapshot
+from portable_core import cbor, retention, snapshot
 from portable_core.cbor_stream import decode_stream
 from portable_core.snapshot import SliceError
 from portable_core.memstore import MemObjectStore, MemRefStore
@@ -188,7 +188,7 @@ def test_corrupted_slices_raise_only_slice_error_and_change_nothing(data):
 @given(data=corrupted())
 def test_corrupted_slices_leave_a_flash_store_untouched(data):
     dev = RamFlash(block_size=4096, block_count=16)
-    fs = FlashStore.format(dev, keep=2)
+    fs = FlashStore.format(dev, keep=2, retention=retention)
     repo = Repo(fs.objects, fs.refs, clock=None)
     repo.main().set("mine", 1)
     image = dev.snapshot()
@@ -198,7 +198,7 @@ def test_corrupted_slices_leave_a_flash_store_untouched(data):
         assert dev.snapshot() == image
         assert repo.main().get("mine") == 1
     assert fs.fsck()["clean"]
-    reopened = FlashStore.open(dev, keep=2)
+    reopened = FlashStore.open(dev, keep=2, retention=retention)
     assert Repo(reopened.objects, reopened.refs).main().get("mine") == 1
 
 

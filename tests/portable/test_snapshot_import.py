@@ -156,11 +156,12 @@ def test_stream_import_keeps_only_verified_objects():
 def test_refused_slice_on_a_flash_store_changes_nothing():
     from block_backend.devices import RamFlash
     from block_backend.flashstore import FlashStore
+    from portable_core import retention
 
     src = source()
     data = snapshot.export_bytes(src.objects, [src.main().head()])
     dev = RamFlash(block_size=1024, block_count=24, prog_size=16)
-    fs = FlashStore.format(dev, keep=2)
+    fs = FlashStore.format(dev, keep=2, retention=retention)
     repo = repo_on(fs)
     repo.main().set("mine", 1)
     before = state(repo)
