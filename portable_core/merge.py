@@ -470,21 +470,64 @@ def _value_at(index, ek):
     return MISSING if entry is None else entry[1]
 
 
-def map_merge(f):
-    """Return a merge function for dicts whose values merge with ``f`` (Irmin's ``Map``).
+def map_merge(f=default, fields=None, for_key=None):
+    """Return a merge function for dicts whose values merge key by key (Irmin's ``Map``,
+    ``alist`` and record merges).
 
-    Keys are merged one by one with ``option(f)``: a binding added on one side is
-    kept; the same key added on both sides merges as ``f(MISSING, x, y)``; a binding
-    removed on one side and unchanged on the other stays removed; removed on one side
-    and changed on the other conflicts; bindings changed on both sides merge with
-    ``f``. A key whose merge is ``MISSING`` is left out. The first conflict, in the
-    order of the keys' CBOR encodings, is returned located at the key (``Conflict.at``),
-    so nested maps give a path such as ``"a/b"`` (non-string keys appear as their
-    ``repr``; a "/" inside a key is not escaped). Absent ``old`` (or an ``old`` that
-    is not a dict) is the empty map;
-    absent sides follow ``option``; a non-dict side conflicts.
+    The merge function of a key is, first found: ``fields[key]`` (``fields``: a dict
+    ``{key: merge function}``, keys matched type-strictly as in ``values_equal``),
+    then ``for_key(key)`` unless it returns None (Irmin's ``alist``/``Map.merge``
+    shape, ``key -> merge``), then ``f``. ``f`` may itself be such a dict, so
+    ``map_merge({"count": counter, "tags": set_merge})`` reads as a record merge
+    whose other keys use ``default``; ``map_merge(counter)`` merges every value as
+    a counter; ``map_merge(fields={"count": counter}, f=lww)`` uses ``lww`` for the
+    other keys. A non-callable function in ``f`` or ``fields`` raises TypeError
+    here, one returned by ``for_key`` during the merge.
+
+    Each key is merged with ``option(its function)``: a binding added on one side
+    is kept; the same key added on both sides merges as ``g(MISSING, x, y)``; a
+    binding removed on one side and unchanged on the other stays removed; removed on
+    one side and changed on the other conflicts; bindings changed on both sides
+    merge with ``g``. A key whose merge is ``MISSING`` is left out. The first
+    conflict, in the order of the keys' CBOR encodings, is returned located at the
+    key (``Conflict.at``), so nested maps give a path such as ``"a/b"`` (non-string
+    keys appear as their ``repr``; a "/" inside a key is not escaped). Absent ``old``
+    (or an ``old`` that is not a dict) is the empty map; absent sides follow
+    ``option``; a non-dict side conflicts.
     """
+    if type(f) is dict:
+        if fields is not None:
+            raise TypeError("map_merge: give the per-key functions once (f or fields)")
+        fields = f
+        f = default
+    if not callable(f):
+        raise TypeError("map_merge: %r is not a merge function" % (f,))
+    if for_key is not None and not callable(for_key):
+        raise TypeError("map_merge: for_key %r is not a function" % (for_key,))
     merge_value = option(f)
+    by_key = None
+    if fields is not None:
+        if type(fields) is not dict:
+            raise TypeError("map_merge: fields must be a dict {key: merge function}")
+        by_key = {}
+        for k in fields:
+            g = fields[k]
+            if not callable(g):
+                raise TypeError("map_merge: the merge function of key %r is %r" % (k, g))
+            by_key[encoded_key(k)] = option(g)
+
+    def function_of(ek, k):
+        if by_key is not None:
+            g = by_key.get(ek)
+            if g is not None:
+                return g
+        if for_key is not None:
+            g = for_key(k)
+            if g is not None:
+                if not callable(g):
+                    raise TypeError("map_merge: for_key(%r) gave %r, not a merge function" % (k, g))
+                return option(g)
+        return merge_value
 
     def merge_maps(old, a, b):
         if type(a) is not dict or type(b) is not dict:
@@ -501,7 +544,7 @@ def map_merge(f):
         out = {}
         for ek in sorted(keys):
             k = keys[ek]
-            r = merge_value(_value_at(io, ek), _value_at(ia, ek), _value_at(ib, ek))
+            r = function_of(ek, k)(_value_at(io, ek), _value_at(ia, ek), _value_at(ib, ek))
             if is_conflict(r):
                 return r.at(_key_label(k))
             if r is not MISSING:

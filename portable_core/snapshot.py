@@ -8,13 +8,17 @@ A slice (docs/SPEC.md, "Slices") is a sequence of CBOR items:
    parents, the tree before the commit;
 3. a trailer map ``{"end": number of objects}`` (a stream cut short is detected).
 
-``import_slice`` recomputes every id from the raw bytes and refuses the slice at the
-first mismatch; it changes no ref (the caller decides what to do with the heads).
+Import checks the whole input (header fields, ids, each object's bytes against its
+id and its kind's format, node children present, the trailer's count, a stream cut
+short) and raises ``SliceError`` naming the first defect; it changes no ref (the
+caller decides what to do with the heads). ``import_bytes`` stores nothing from a
+refused slice; the streamed ``import_slice`` may keep the verified objects read
+before the defect.
 """
 
 from portable_core import cbor
 from portable_core.cbor_stream import decode_stream
-from portable_core.objects import TAG_NODE, decode_object, to_hex
+from portable_core.objects import TAG_COMMIT, TAG_CONTENTS, TAG_NODE, decode_object, to_hex
 from portable_core.retention import links
 from portable_core.storage import object_id
 
@@ -98,49 +102,155 @@ def export_bytes(objects, heads, depth=None, min=None, full=True):
     return b"".join(parts)
 
 
-def import_slice(objects, read):
-    """Read a slice from ``read(n)`` into the ObjectStore ``objects``; verify every
-    id; return ``(heads, number of objects)``. SliceError on any defect."""
-    try:
-        header = decode_stream(read)
-    except cbor.CBORError as exc:
-        raise SliceError("bad slice header: %s" % exc)
-    if not (isinstance(header, dict) and header.get("sprig") == "slice"):
-        raise SliceError("not a Sprig slice")
-    if header.get("version") != SLICE_VERSION:
-        raise SliceError("slice version %r is not supported" % header.get("version"))
+_HEADER_KEYS = ("heads", "sprig", "version")
+
+
+def _fail(what):
+    raise SliceError(what)
+
+
+def _short(x):
+    text = repr(x)
+    return text if len(text) <= 48 else text[:45] + "..."
+
+
+def _is_id(x):
+    return type(x) is bytes and len(x) == 32
+
+
+def _check_header(header):
+    """Return the header's heads (a list of ids); SliceError naming what is wrong."""
+    if type(header) is not dict or header.get("sprig") != "slice":
+        _fail("not a Sprig slice: the first item is not a slice header")
+    for key in header:
+        if key not in _HEADER_KEYS:
+            _fail("slice header has an unknown field %s" % _short(key))
+    version = header.get("version")
+    if type(version) is not int or version != SLICE_VERSION:
+        _fail("slice version %s is not supported (only %d)" % (_short(version), SLICE_VERSION))
     heads = header.get("heads")
-    if not isinstance(heads, list):
-        raise SliceError("slice header without heads")
-    count = 0
-    while True:
-        try:
-            item = decode_stream(read)
-        except cbor.CBORError as exc:
-            raise SliceError("slice cut short or damaged after %d objects: %s" % (count, exc))
-        if isinstance(item, dict):
-            if item.get("end") != count:
-                raise SliceError("slice trailer says %r objects, read %d" % (item.get("end"), count))
-            break
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], bytes)):
-            raise SliceError("object %d is not an [id, raw] pair" % count)
-        oid, raw = item
-        if object_id(raw) != oid:
-            raise SliceError("object %d: its bytes do not hash to its id %s" % (count, to_hex(oid) if isinstance(oid, bytes) else oid))
-        try:
-            decode_object(raw)
-        except ValueError as exc:
-            raise SliceError("object %d (%s) is malformed: %s" % (count, to_hex(oid), exc))
-        objects.add(raw)
-        count += 1
-    for h in heads:
-        if not objects.mem(h):
-            raise SliceError("slice head %s is not in the slice or the store" % to_hex(h))
-    return heads, count
+    if type(heads) is not list:
+        _fail("slice header field heads is not a list of commit ids")
+    for i in range(len(heads)):
+        if not _is_id(heads[i]):
+            _fail("slice header head %d is not a 32-byte id: %s" % (i, _short(heads[i])))
+    return heads
 
 
-def import_bytes(objects, data):
-    """Import a slice held in ``data`` (bytes); return ``(heads, count)``."""
+def _node_children(oid, raw, count):
+    """Return the ids a verified object's bytes need present (a node's children), or
+    raise SliceError when the object is not well formed. A commit's tree and parents
+    may be absent (commits-only and shallow slices)."""
+    from portable_core.commit import decode_commit
+
+    try:
+        tag, body = decode_object(raw)
+        if tag == TAG_COMMIT:
+            decode_commit(raw, oid)
+            return ()
+        if tag == TAG_NODE:
+            from portable_core.node import parse_node
+
+            parse_node(raw, None)
+            if body[0] == 0:
+                return [entry[2] for entry in body[1]]
+            return [child[1] for child in body[3]]
+        if tag == TAG_CONTENTS:
+            return ()
+        return references(raw)
+    except ValueError as exc:
+        _fail("object %d (%s) is malformed: %s" % (count, to_hex(oid), exc))
+
+
+class _Reader:
+    """Reads and checks one slice from ``read(n)``: ``run(add)`` calls ``add(id, raw)``
+    for each verified object and returns ``(heads, count)``. ``ids``: a set of the
+    ids read so far, when they are not added to ``objects`` as they come."""
+
+    def __init__(self, objects, read, ids):
+        self.objects = objects
+        self.read = read
+        self.ids = ids
+        self.head_tags = {}
+
+    def item(self, what):
+        try:
+            return decode_stream(self.read)
+        except ValueError as exc:  # CBORError, and a read cut short
+            _fail("slice cut short or damaged at %s: %s" % (what, exc))
+
+    def present(self, oid):
+        return (self.ids is not None and oid in self.ids) or self.objects.mem(oid)
+
+    def run(self, add):
+        heads = _check_header(self.item("the header"))
+        wanted = {}
+        for h in heads:
+            wanted[h] = True
+        count = 0
+        while True:
+            item = self.item("object %d" % count)
+            if type(item) is dict:
+                break
+            if type(item) is not list or len(item) != 2:
+                _fail("object %d is not an [id, raw] pair" % count)
+            oid, raw = item
+            if not _is_id(oid):
+                _fail("object %d: its id is not 32 bytes: %s" % (count, _short(oid)))
+            if type(raw) is not bytes:
+                _fail("object %d (%s): its raw bytes are not a byte string" % (count, to_hex(oid)))
+            if object_id(raw) != oid:
+                _fail("object %d: its bytes do not hash to its id %s" % (count, to_hex(oid)))
+            for child in _node_children(oid, raw, count):
+                if not self.present(child):
+                    _fail("object %d (%s) names %s, which is neither earlier in the slice nor stored"
+                          % (count, to_hex(oid), to_hex(child)))
+            if oid in wanted:
+                self.head_tags[oid] = raw[0]
+            add(oid, raw)
+            count += 1
+        for key in item:
+            if key != "end":
+                _fail("slice trailer has an unknown field %s" % _short(key))
+        end = item.get("end")
+        if type(end) is not int or end != count:
+            _fail("slice trailer says %s objects, read %d" % (_short(end), count))
+        for h in heads:
+            tag = self.head_tags.get(h)
+            if tag is None:
+                raw = self.objects.get(h) if self.objects.mem(h) else None
+                if raw is None:
+                    _fail("slice head %s is not in the slice or the store" % to_hex(h))
+                tag = raw[0]
+            if tag != TAG_COMMIT:
+                _fail("slice head %s is not a commit" % to_hex(h))
+        return heads, count
+
+
+def import_slice(objects, read):
+    """Read a slice from ``read(n)`` into the ObjectStore ``objects``; return
+    ``(heads, number of objects)``. Changes no ref: the caller decides what to do
+    with the heads.
+
+    Every part is checked and a defect raises ``SliceError`` naming it: a header
+    that is not a map of exactly ``heads``/``sprig``/``version`` with a supported
+    version and heads that are 32-byte ids; an item that is not an ``[id, raw]``
+    pair of a 32-byte id and a byte string; bytes that do not hash to their id; an
+    object that is not well formed (its kind's parser refuses it); a node naming a
+    child that is neither earlier in the slice nor stored; a trailer other than
+    ``{"end": count}`` with the number of objects read; a stream cut short or not
+    canonical CBOR; a head that is not a commit in the slice or the store.
+
+    Streamed: each object is added once verified, so on a defect the objects
+    before it stay stored (each complete, verified, reachable from no ref) and
+    nothing else changes; ``import_bytes`` checks the whole slice first.
+    A backend error while adding (``StorageError``, e.g. a full device) is raised
+    as it is.
+    """
+    return _Reader(objects, read, None).run(lambda oid, raw: objects.add(raw))
+
+
+def _bytes_reader(data):
     view = memoryview(data)
     pos = [0]
 
@@ -149,7 +259,22 @@ def import_bytes(objects, data):
         pos[0] += len(chunk)
         return bytes(chunk)
 
-    heads, count = import_slice(objects, read)
+    return read, pos
+
+
+def import_bytes(objects, data):
+    """Import a slice held in ``data`` (bytes); return ``(heads, count)``.
+
+    The whole slice is checked (as ``import_slice``, and no bytes may follow the
+    trailer) before any object is added: on a defect ``SliceError`` is raised and
+    the store is unchanged."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("import_bytes: a slice is bytes, not %s" % type(data).__name__)
+    read, pos = _bytes_reader(data)
+    ids = set()
+    _Reader(objects, read, ids).run(lambda oid, raw: ids.add(oid))
     if pos[0] != len(data):
-        raise SliceError("%d bytes after the slice trailer" % (len(data) - pos[0]))
-    return heads, count
+        _fail("%d bytes after the slice trailer" % (len(data) - pos[0]))
+    ids = None
+    read, pos = _bytes_reader(data)
+    return _Reader(objects, read, None).run(lambda oid, raw: objects.add(raw))

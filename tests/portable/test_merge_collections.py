@@ -187,6 +187,99 @@ def test_map_does_not_mutate():
     assert r is not a and r is not b
 
 
+def test_map_record_fields_merge_with_their_own_function():
+    # Irmin's record/alist merges: a merge function per key, the rest with default
+    rec = map_merge({"count": counter, "tags": set_merge})
+    old = {"count": 1, "tags": ["a"], "name": "x"}
+    a = {"count": 3, "tags": ["a", "b"], "name": "x"}
+    b = {"count": 2, "tags": ["c"], "name": "y"}
+    assert rec(old, a, b) == {"count": 4, "name": "y", "tags": ["b", "c"]}
+    # a key without a function of its own uses default: both changed -> conflict
+    _conflict(rec(old, dict(a, name="z"), b), "default: both sides changed", "name")
+    # fields= with another fallback for the other keys
+    other = map_merge(fields={"count": counter}, f=lww)
+    r = other({"count": 0, "r": [1, "o"]}, {"count": 1, "r": [5, "a"]}, {"count": 1, "r": [3, "b"]})
+    assert r == {"count": 2, "r": [5, "a"]}
+    # added on both sides: the field's function with a MISSING ancestor
+    assert rec({}, {"count": 2}, {"count": 3}) == {"count": 5}
+    # removed on one side, changed on the other still conflicts, at the key
+    _conflict(rec({"count": 1}, {}, {"count": 2}), "option: removed on one side, changed on the other", "count")
+
+
+def test_map_fields_match_keys_by_type():
+    by_int = map_merge({1: counter})
+    r = by_int({1: 1, True: 1}, {1: 2, True: 1}, {1: 3, True: 1})
+    assert values_equal(r, {1: 4, True: 1})
+    # True is not the key 1: its values merge with default
+    _conflict(by_int({True: 1}, {True: 2}, {True: 3}), "default: both sides changed", "True")
+    assert map_merge({b"k": counter})({}, {b"k": 1}, {b"k": 1}) == {b"k": 2}
+
+
+def test_map_for_key_chooses_per_key():
+    # Irmin's alist/Map.merge shape: key -> merge function (None: the fallback)
+    asked = []
+
+    def choose(key):
+        asked.append(key)
+        return counter if key.startswith("n_") else None
+
+    m = map_merge(for_key=choose)
+    assert m({"n_a": 1, "s": 0}, {"n_a": 2, "s": 0}, {"n_a": 5, "s": 1}) == {"n_a": 6, "s": 1}
+    _conflict(m({"s": 0}, {"s": 1}, {"s": 2}), "default: both sides changed", "s")
+    assert "n_a" in asked and "s" in asked
+    # fields win over for_key
+    both = map_merge(fields={"n_x": default}, for_key=choose)
+    _conflict(both({"n_x": 0}, {"n_x": 1}, {"n_x": 2}), None, "n_x")
+
+
+def test_map_nested_records_give_paths():
+    nested = map_merge({"stats": map_merge({"hits": counter}), "cfg": map_merge(default)})
+    old = {"stats": {"hits": 1, "mode": "a"}, "cfg": {"x": 1}}
+    a = {"stats": {"hits": 2, "mode": "a"}, "cfg": {"x": 2}}
+    b = {"stats": {"hits": 4, "mode": "a"}, "cfg": {"x": 1}}
+    assert nested(old, a, b) == {"cfg": {"x": 2}, "stats": {"hits": 5, "mode": "a"}}
+    b2 = {"stats": {"hits": 4, "mode": "b"}, "cfg": {"x": 1}}
+    a2 = {"stats": {"hits": 2, "mode": "c"}, "cfg": {"x": 1}}
+    _conflict(nested(old, a2, b2), "default: both sides changed", "stats/mode")
+
+
+def test_map_merge_refuses_bad_functions():
+    for bad in (
+        lambda: map_merge(5),
+        lambda: map_merge({"k": 5}),
+        lambda: map_merge({"k": counter}, fields={"j": counter}),
+        lambda: map_merge(fields=[counter]),
+        lambda: map_merge(for_key="x"),
+    ):
+        try:
+            bad()
+        except TypeError:
+            continue
+        raise AssertionError("no TypeError")
+    m = map_merge(for_key=lambda k: 7)
+    try:
+        m({}, {"a": 1}, {"a": 2})
+    except TypeError as exc:
+        assert "for_key" in str(exc)
+    else:
+        raise AssertionError("no TypeError")
+
+
+def test_branch_merge_with_a_record_policy():
+    from portable_core.merge import MergePolicy
+    from portable_support import new_repo
+
+    policy = MergePolicy({"dev": map_merge({"boots": counter, "tags": set_merge})})
+    repo = new_repo(policy)
+    main = repo.main()
+    main.set("dev", {"boots": 1, "tags": ["x"], "name": "n"})
+    side = main.clone("side")
+    main.set("dev", {"boots": 2, "tags": ["x", "m"], "name": "n"})
+    side.set("dev", {"boots": 3, "tags": [], "name": "s"})
+    main.merge_with_branch("side")
+    assert main.get("dev") == {"boots": 4, "name": "s", "tags": ["m"]}
+
+
 # -- lww --------------------------------------------------------------------------------
 
 
