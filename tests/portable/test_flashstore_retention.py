@@ -163,10 +163,10 @@ def run(names, steps, export=True, check=True):
     d.start()
     for i in range(steps):
         d.step(i)
-        if i % 4 == 3:
+        if i % 3 == 2:
             d.fs.compact()  # besides the automatic ones
         if check:
-            d.check(i, export and i % 2 == 0, i % 10 == 0)
+            d.check(i, export and i % 3 == 0, i % 10 == 0)
         if i % 25 == 24:
             d.open()  # reopen: the same history
             d.check(i)
@@ -174,7 +174,7 @@ def run(names, steps, export=True, check=True):
 
 
 def test_keep_2_history_merges_and_slices_across_compactions():
-    d = run(["main", "alpha", "zeta"], 100)
+    d = run(["main", "alpha", "zeta"], 78)
     assert d.compactions + d.fs.compactions >= 24, d.compactions
     assert d.edges > 0  # history was cut, and said so
 
