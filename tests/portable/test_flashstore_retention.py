@@ -1,8 +1,9 @@
 """Retention is shallow history: a device store with keep=2, three branches whose
 names sort both before and after "main", commits and merges across dozens of
-compactions. At every step: log (and its edge), last_modified, lcas, merges (a
-counter merged with the wrong common ancestor would count twice) and slice export
-work on what is kept; the kept set does not depend on the branch names.
+compactions. At every step: log (and its edge), last_modified, lcas and merges (a
+counter merged with the wrong common ancestor would count twice) work on what is
+kept; every third step a slice export of the whole kept history too, every tenth
+fsck; the kept set does not depend on the branch names.
 Portable (small RamFlash devices)."""
 
 import gc
