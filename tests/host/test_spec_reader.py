@@ -109,7 +109,7 @@ class SpecReader:
                 pos = roundup(pos + 1, self.P)
                 continue
             typ, n, hcrc = blk[pos], blk[pos + 1] | blk[pos + 2] << 8, blk[pos + 3]
-            ok = (1 <= typ <= 8 and crc32(blk[pos:pos + 3]) & 0xFF == hcrc and pos + 8 + n <= end
+            ok = (1 <= typ <= 10 and crc32(blk[pos:pos + 3]) & 0xFF == hcrc and pos + 8 + n <= end
                   and struct.unpack("<I", blk[pos + 4 + n:pos + 8 + n])[0] == crc32(blk[pos:pos + 4 + n]))
             if not ok:
                 pos += 1  # torn (the log's end: erased after) or damage: resynchronise
