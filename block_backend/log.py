@@ -506,6 +506,9 @@ class Log:
         that fails its erase or alloc header is marked bad and another is tried. A
         free block is used without an erase only when it reads erased after its
         format header; a block whose erase leaves bits programmed is bad."""
+        cap = getattr(self, "_cap", None)  # room.make_room: a compaction's largest copy
+        if cap is not None and self._compacting and len(self._log_span(self._start_seq)) >= cap:
+            raise NoSpace()
         while True:
             best = None
             bestc = None

@@ -27,7 +27,7 @@ def make_room(fs, need, ref):
         if keep == 1 and fs.keep == 1:
             break
         try:
-            fs.compact(keep)
+            compact(fs, keep)
         except DeviceFull:  # the copy did not fit (nothing changed): try less history
             continue
         if fits(fs, need):
@@ -40,7 +40,7 @@ def make_room(fs, need, ref):
         else:
             fs._refs[name] = oid
         try:
-            fs.compact(1, True)
+            compact(fs, 1, True)
             fs._hold = False
             return True
         except DeviceFull:
@@ -53,6 +53,18 @@ def make_room(fs, need, ref):
     raise DeviceFull("device full: %d free blocks hold neither a batch of up to %d blocks "
                      "and a copy of the %d blocks of the log, nor a copy of the newest commits"
                      % (fs.free_blocks(), need, fs.nlog))
+
+
+def compact(fs, keep, through=False):
+    """Compact (``fs.compact``) into at most half the good blocks less ``ROOM``:
+    what is left free can hold a copy of the new log, so a later write (a
+    delete, a branch removal) can still compact. A larger copy raises DeviceFull
+    (nothing changed)."""
+    fs._cap = (fs.free_blocks() + fs.nlog - ROOM) // 2
+    try:
+        fs.compact(keep, through)
+    finally:
+        fs._cap = None
 
 
 def drop_tail(fs):
