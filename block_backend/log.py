@@ -22,7 +22,7 @@ from portable_core.compat import const
 from portable_core.storage import StorageError
 
 # Record types and scan statuses of records.py, as this module's own ``const``
-# (a module global costs heap on MicroPython, a const none; test_flash_format
+# (a module global costs heap on MicroPython, a const none; test_flashstore_format
 # checks they equal records.py's).
 _T_OBJ = const(1)
 _T_REF = const(2)
