@@ -37,22 +37,25 @@ def references(raw):
 
 def _tree_objects(objects, root, seen):
     """Yield ``(id, raw)`` for the objects of the tree ``root`` not in ``seen``,
-    children before parents, with an explicit stack (no recursion limit)."""
+    children before parents, with an explicit stack (no recursion limit). An id
+    joins ``seen`` when it is yielded, so a child shared by two nodes comes before
+    both (a child pushed twice is skipped the second time)."""
     if root in seen:
         return
-    seen.add(root)
     stack = [(root, objects.get(root), False)]
     while stack:
         oid, raw, expanded = stack.pop()
+        if oid in seen:
+            continue
         if raw is None:
             raise SliceError("object %s is missing from the store" % to_hex(oid))
         if expanded or raw[0] != TAG_NODE:
+            seen.add(oid)
             yield oid, raw
             continue
         stack.append((oid, raw, True))
         for child in references(raw):
             if child not in seen:
-                seen.add(child)
                 stack.append((child, objects.get(child), False))
 
 

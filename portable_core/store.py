@@ -311,8 +311,8 @@ class Branch:
             head = self.head()
             parent = None if head is None else read_commit(repo.objects, head)
             new_tree = _updated(repo.objects, parent, update)
-            if parent is not None and new_tree.hash() == parent.tree:
-                return head
+            if new_tree.is_empty() if parent is None else new_tree.hash() == parent.tree:
+                return head  # nothing changed (a headless branch stays headless)
             if parents is None:
                 commit = repo.make_commit(new_tree, [] if parent is None else [parent], message, author)
             else:

@@ -17,15 +17,17 @@ def test_64k_blocks_fill_seal_compact_and_reopen():
     fs = FlashStore.format(dev, keep=2, retention=retention)
     main = Repo(fs.objects, fs.refs, author="t", clock=None).main()
     top = 0
-    for i in range(160):
-        main.set("k%d" % (i % 9), ("%04d" % i) * 400)  # 1.6 KB values
+    for i in range(320):
+        main.set("k%d" % (i % 9), ("%04d" % i) * 200)  # 800-byte values (not chunked)
         top = max([top] + list(fs.head_offs))
+    main.transaction(lambda t: [t.set("big/k%02d" % i, ("%04d" % i) * 200) for i in range(60)])
+    top = max([top] + list(fs.head_offs))  # one 48 KB commit: offsets past 32 KiB
     assert fs.compactions > 0  # blocks were sealed, copied and erased
     assert top > 32768  # record offsets past 15 bits were used
     fs2 = FlashStore.open(dev, retention=retention)
     main2 = Repo(fs2.objects, fs2.refs, author="t", clock=None).main()
     assert main2.head() == main.head()
-    assert main2.get("k6") == "0159" * 400
+    assert main2.get("k5") == "0311" * 200 and main2.get("big/k59") == "0059" * 200
     assert fs2.fsck()["clean"]
 
 

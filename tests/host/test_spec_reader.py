@@ -209,7 +209,7 @@ def store_image(block_size, block_count, prog, keep, commits, compact=False):
     return dev, fs
 
 
-@pytest.mark.parametrize("geometry", [(4096, 16, 16, None, 40, False), (2048, 48, 16, 2, 60, True),
+@pytest.mark.parametrize("geometry", [(4096, 32, 16, None, 40, False), (2048, 48, 16, 2, 60, True),
                                       (2048, 48, 1, 2, 40, True), (8192, 16, 256, 3, 30, False)])
 def test_reader_from_the_spec_finds_the_refs_and_objects(geometry):
     dev, fs = store_image(*geometry)

@@ -175,3 +175,14 @@ def test_refused_slice_on_a_flash_store_changes_nothing():
     repo.branch("imported").set_head(heads[0])
     assert repo.branch("imported").get("dev/x") == "y"
     assert fs.fsck()["clean"]
+
+
+def test_a_value_shared_by_two_directories_is_exported_before_both():
+    src = new_repo()
+    src.main().set("a", 0)
+    src.main().set("c/d", 0)  # the same contents object under the root and under c
+    data = snapshot.export_bytes(src.objects, [src.main().head()])
+    dst = new_repo()
+    heads, count = snapshot.import_bytes(dst.objects, data)
+    dst.main().set_head(heads[0])
+    assert dst.main().get("c/d") == 0 and dst.main().get("a") == 0

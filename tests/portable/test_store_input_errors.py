@@ -161,3 +161,15 @@ def test_transaction_arguments_are_checked():
     raises(ValueError, main.with_tree, "cfg", lambda t: t, "never")
     assert snapshot(repo) == before
     still_usable(repo)
+
+
+def test_a_write_that_changes_nothing_on_a_new_branch_makes_no_branch():
+    from portable_core.missing import MISSING
+
+    repo = new_repo()
+    new = repo.branch("new")
+    assert new.remove("") is None
+    assert new.remove("a/b") is None
+    assert new.test_and_set("a", MISSING, MISSING) is None
+    assert new.head() is None and repo.branches() == []
+    assert new.set("a", 1) is not None and repo.branches() == ["new"]
