@@ -18,9 +18,9 @@ from array import array
 
 from block_backend.errors import BadBlock, DeviceFull, NotFormatted  # noqa: F401 (public names)
 from block_backend.index import FILTER_RAM, Index, MAX_DEPTH
-from block_backend.layout import FMT_LEN, FORMAT_VERSION, header_size, parse_format_header
+from block_backend.layout import header_size
 from block_backend.log import Log
-from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, align, encode_record, scan_records  # noqa: F401
+from block_backend.records import align
 from portable_core.storage import ObjectStore, RefStore, StorageError
 
 
@@ -135,6 +135,8 @@ class FlashStore(Log, Index):
             from block_backend.formats import check_geometry  # outside the format's limits
 
             check_geometry(b, n, p)
+        from block_backend.layout import FMT_LEN, FORMAT_VERSION  # (no module globals: heap)
+
         self.fmt = (FORMAT_VERSION, p, b, n)  # what format headers must say
         self.H = header_size(p)
         self.alloc_at = align(FMT_LEN, p)  # the format header is [0, alloc_at)
@@ -159,10 +161,9 @@ class FlashStore(Log, Index):
         self._pending_bytes = 0
         self._cache = []  # (id, block << 16 | offset of its verified record), index.py
         self._mat_base = None
-        self._scan_buf = None  # index.SCAN bytes, made on the first summary read
+        self._scan_buf = None  # index._SCAN bytes, made on the first summary read
         self._absent = None  # the id has_object last found absent (index.py)
         self._mat_info = None  # (depth, root block, root offset) of the last object read
-        self._rev = None
         self._orphans = None  # (seq, offset) of the first flushed, uncommitted object
         n = self.N
         # block state (docs/DESIGN.md "Block store", RAM): one byte a block, plus
@@ -184,6 +185,8 @@ class FlashStore(Log, Index):
     @classmethod
     def format(cls, device, keep=None, filter_ram=FILTER_RAM, prog_size=None, retention=None):
         """Erase ``device`` (keeping erase counts) and return an empty mounted store."""
+        from block_backend.records import T_SNAP_BEGIN, T_SNAP_END, encode_record
+
         fs = cls(device, keep, filter_ram, prog_size, retention)
         # A block without a readable erase count (a new chip) is taken to be as
         # worn as the most worn known block: 0 on a new chip, so every block
@@ -210,6 +213,8 @@ class FlashStore(Log, Index):
         unit from the caller or the device, the image's is used."""
         fs = cls(device, keep, filter_ram, prog_size, retention)
         if prog_size is None and getattr(device, "prog_size", None) is None:
+            from block_backend.layout import FMT_LEN, FORMAT_VERSION, parse_format_header
+
             buf = bytearray(FMT_LEN)
             for b in range(fs.N):  # the first valid version 2 format header's unit
                 device.readblocks(b, buf, 0)

@@ -6,20 +6,27 @@ objects.
 ``Index`` is a mixin of ``FlashStore``.
 """
 
-import binascii
 import hashlib
 import struct
 
 from block_backend import delta
-from block_backend.errors import DeviceFull
 from block_backend.layout import MAGIC_FOOT, parse_header
-from block_backend.records import (DAMAGED, OK, T_DELTA, T_MANIFEST, T_OBJ, T_SUM, crc32,
-                                   encode_record, header_ok, scan_records)
+from block_backend.records import crc32, encode_record, header_ok, scan_records
+from portable_core.compat import const
 from portable_core.storage import StorageError
 
-SCAN = 128  # bytes of a summary read at a time
-CACHE_MAX = 8  # id -> address of its verified record (block << 16 | offset)
-FILTER_K = 3
+# Record types and scan statuses of records.py, as this module's own ``const``
+# (a module global costs heap on MicroPython, a const none; test_flashstore_format
+# checks they equal records.py's).
+_T_OBJ = const(1)
+_T_SUM = const(5)
+_T_DELTA = const(6)
+_T_MANIFEST = const(10)
+_OK = const(0)
+_DAMAGED = const(2)
+_SCAN = const(128)  # bytes of a summary read at a time
+_CACHE_MAX = const(8)  # id -> address of its verified record (block << 16 | offset)
+_FILTER_K = const(3)
 FILTER_RAM = 4096  # default RAM for the miss filters (FlashStore ``filter_ram``)
 PENDING_MAX = 512  # bytes of new objects kept in RAM before they are programmed
 MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_chain)
@@ -27,6 +34,10 @@ MAX_DEPTH = 32  # longest delta chain a reader follows (a store writes <= max_ch
 
 class Index:
     """Mixin: find, read, add and iterate objects."""
+
+    # compaction's map of rewritten bases (compaction.py), set only while it
+    # runs: a class default keeps the store's attribute table one size smaller
+    _rev = None
 
     def _read_record(self, b, off):
         """Return (typ, payload: a bytearray of exactly its length) of the valid
@@ -48,7 +59,7 @@ class Index:
     # -- miss filter: a Bloom filter of FB bytes per sealed block ------------------
 
     def _filt_pos(self, pre):
-        """Return the FILTER_K (byte index within a block's filter, bit mask) pairs
+        """Return the _FILTER_K (byte index within a block's filter, bit mask) pairs
         that the 4-byte id prefix ``pre`` sets (double hashing on its two halves)."""
         m = self.FB * 8
         if not m:
@@ -56,7 +67,7 @@ class Index:
         h1 = pre[0] | (pre[1] << 8)
         h2 = pre[2] | (pre[3] << 8) | 1
         out = []
-        for i in range(FILTER_K):
+        for i in range(_FILTER_K):
             x = (h1 + i * h2) % m
             out.append((x >> 3, 1 << (x & 7)))
         return out
@@ -122,9 +133,9 @@ class Index:
                 state[0] = True
                 return None
             typ, p = r
-            if typ == T_OBJ:
+            if typ == _T_OBJ:
                 break
-            if typ == T_MANIFEST and not chain:  # a chunked object: verified, not built
+            if typ == _T_MANIFEST and not chain:  # a chunked object: verified, not built
                 from block_backend import chunks
 
                 ch = chunks.open_manifest(self, b, off, p)
@@ -133,7 +144,7 @@ class Index:
                     return None
                 self._mat_info = (self.max_chain, b, off)  # never a delta base
                 return ch, self.max_chain, b, off
-            if typ != T_DELTA or len(chain) >= MAX_DEPTH or len(p) < 13:
+            if typ != _T_DELTA or len(chain) >= MAX_DEPTH or len(p) < 13:
                 state[0] = True
                 return None
             chain.append((b << 16) | off)
@@ -236,7 +247,7 @@ class Index:
                     cache.append(e)
                     return
                 break
-        if len(cache) >= CACHE_MAX:
+        if len(cache) >= _CACHE_MAX:
             del cache[0]
         cache.append((oid if type(oid) is bytes else bytes(oid), loc))
 
@@ -256,29 +267,29 @@ class Index:
     def _summary_hits(self, b, pre):
         """Return the offsets of sealed block ``b``'s object records whose id prefix
         is ``pre``, from its summary record, or None when it has no valid summary.
-        The summary is read ``SCAN`` bytes at a time into one buffer, its CRC
+        The summary is read ``_SCAN`` bytes at a time into one buffer, its CRC
         checked on the way: nothing the size of the summary is allocated."""
         off = parse_header(self._read(b, self.foot, 12), MAGIC_FOOT)
         if off is None or off + 8 > self.foot:
             return None
         hdr = self._read(b, off, 8)
         n = header_ok(hdr, 0, 8 + 0xFFFF)
-        if n < 0 or hdr[0] != T_SUM or n % 6 or off + 8 + n > self.B:
+        if n < 0 or hdr[0] != _T_SUM or n % 6 or off + 8 + n > self.B:
             return None
         k = n // 6
         crc = crc32(memoryview(hdr)[:4])
         buf = self._scan_buf
         if buf is None:
-            buf = self._scan_buf = bytearray(SCAN)
+            buf = self._scan_buf = bytearray(_SCAN)
         hits = []  # entry numbers, then (after the prefixes) their offsets
         offs = []
         pos = 0
         while pos < n:
-            m = min(SCAN, n - pos)
+            m = min(_SCAN, n - pos)
             mv = memoryview(buf)[:m]
             self.dev.readblocks(b, mv, off + 4 + pos)
             crc = crc32(mv, crc)
-            if pos < 4 * k:  # prefixes (SCAN is a multiple of 4: entries never straddle)
+            if pos < 4 * k:  # prefixes (_SCAN is a multiple of 4: entries never straddle)
                 end = min(m, 4 * k - pos)
                 i = buf.find(pre, 0, end)
                 while i >= 0:
@@ -306,17 +317,17 @@ class Index:
             return None
         buf = self._read(b, 0, self.B)
         for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
-            if st == OK and typ == T_OBJ:
+            if st == _OK and typ == _T_OBJ:
                 raw = bytes(buf[pos + 4:pos + 4 + n])
                 if hashlib.sha256(raw).digest() == oid:
                     self._mat_info = (0, b, pos)
                     return raw, pos
-            elif st == OK and (typ == T_DELTA or typ == T_MANIFEST):
+            elif st == _OK and (typ == _T_DELTA or typ == _T_MANIFEST):
                 if bytes(buf[pos + 4:pos + 8]) == pre:
                     raw = self._try(b, pos, oid, state)
                     if raw is not None:
                         return raw, pos
-            elif st == DAMAGED and (typ is None or typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
+            elif st == _DAMAGED and (typ is None or typ == _T_OBJ or typ == _T_DELTA or typ == _T_MANIFEST):
                 state[0] = True
         return None
 
@@ -337,6 +348,8 @@ class Index:
         if raw is not None:
             return raw if type(raw) is bytes else bytes(raw)
         if b or self.lost:
+            import binascii
+
             raise StorageError("object %s is damaged on flash" % binascii.hexlify(oid).decode())
         return None
 
@@ -374,16 +387,19 @@ class Index:
             if self._pending_bytes > PENDING_MAX and not getattr(self, "_hold", False):
                 try:
                     self._flush_objects()
-                except DeviceFull:
-                    # no room for an uncommitted batch: the objects stay in RAM
-                    # until the ref update, which may commit through a compaction
-                    # (room.make_room); no flush is tried again before it
-                    self._hold = True
-                except Exception:  # a failed add leaves nothing of it pending
-                    if self._pending and self._pending[-1][0] == oid:
-                        self._pending.pop()
-                        self._pending_bytes -= len(raw) + 8
-                    raise
+                except Exception as e:
+                    from block_backend.errors import DeviceFull
+
+                    if isinstance(e, DeviceFull):
+                        # no room for an uncommitted batch: the objects stay in RAM
+                        # until the ref update, which may commit through a compaction
+                        # (room.make_room); no flush is tried again before it
+                        self._hold = True
+                    else:  # a failed add leaves nothing of it pending
+                        if self._pending and self._pending[-1][0] == oid:
+                            self._pending.pop()
+                            self._pending_bytes -= len(raw) + 8
+                        raise
         return oid
 
     def _object_record(self, oid, raw, base, base_raw=None):
@@ -398,11 +414,11 @@ class Index:
             elif not p:
                 p = None
         if p is None:
-            return encode_record(T_OBJ, raw)
-        return encode_record(T_DELTA, p)
+            return encode_record(_T_OBJ, raw)
+        return encode_record(_T_DELTA, p)
 
     def _delta_on_known(self, oid, raw, base, base_raw):
-        """Return a T_DELTA payload of ``raw`` against ``base`` whose bytes the caller
+        """Return a _T_DELTA payload of ``raw`` against ``base`` whose bytes the caller
         gave (``base_raw``, checked against the id) when the cache knows where its
         verified record is and its chain is not full; else None. Nothing is read
         but the record's depth."""
@@ -415,9 +431,9 @@ class Index:
         if not seq or hashlib.sha256(base_raw).digest() != base:
             return None
         hdr = self._read(b, off, 15)
-        if hdr[0] == T_OBJ:
+        if hdr[0] == _T_OBJ:
             depth = 0
-        elif hdr[0] == T_DELTA:
+        elif hdr[0] == _T_DELTA:
             depth = hdr[14]  # payload: prefix 4, base seq 4, base offset 2, depth 1
         else:
             return None
@@ -427,7 +443,7 @@ class Index:
         return b"" if p is None else p  # b"": known, but a full record is smaller
 
     def _delta_against(self, oid, raw, braw, bseq, boff, depth):
-        """Return the T_DELTA payload of ``raw`` against ``braw`` (the object of the
+        """Return the _T_DELTA payload of ``raw`` against ``braw`` (the object of the
         record at offset ``boff`` of the block with seq ``bseq``, chain depth
         ``depth``), or None when not smaller."""
         runs = delta.diff(braw, raw, len(raw) - 13 - 8)
@@ -440,7 +456,7 @@ class Index:
         return p
 
     def _delta_payload(self, oid, raw, base):
-        """Return a T_DELTA payload of ``raw`` against stored ``base``, or None."""
+        """Return a _T_DELTA payload of ``raw`` against stored ``base``, or None."""
         try:
             found = self._find(base)
         except StorageError:
@@ -477,7 +493,7 @@ class Index:
         for b in self._log_order():
             buf = self._read(b, 0, self.B)
             for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
-                if st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
+                if st == _OK and (typ == _T_OBJ or typ == _T_DELTA or typ == _T_MANIFEST):
                     oid = self._record_id(b, pos, buf, typ, n)
                     if oid is None:
                         continue
@@ -488,9 +504,9 @@ class Index:
     def _record_id(self, b, pos, buf, typ, n):
         """Return the id of the valid object record at (b, pos) (image ``buf``), or
         None when a delta cannot be rebuilt."""
-        if typ == T_OBJ:
+        if typ == _T_OBJ:
             return hashlib.sha256(memoryview(buf)[pos + 4:pos + 4 + n]).digest()
-        if typ == T_MANIFEST:  # its id is stored (checked when the object is read)
+        if typ == _T_MANIFEST:  # its id is stored (checked when the object is read)
             return bytes(buf[pos + 4:pos + 36]) if n >= 36 else None
         m = self._materialize(b, pos, [False])
         if m is None:

@@ -17,17 +17,31 @@ from block_backend.errors import BadBlock, DeviceFull, NoSpace, NotFormatted
 from block_backend.layout import (FMT_LEN, MAGIC_ALLOC, MAGIC_ERASE, MAGIC_FOOT, encode_header,
                                   parse_format_header, parse_header,
                                   summary_payload, summary_size)
-from block_backend.records import (DAMAGED, OK, T_BAD, T_CHUNK, T_DELTA, T_MANIFEST, T_OBJ,
-                                   T_REF, T_SEQ, T_SNAP_BEGIN, T_SNAP_END, T_SUM, TORN, align, all_ff,
-                                   encode_record, header_ok, rec_ok, scan_records)
+from block_backend.records import align, all_ff, encode_record, header_ok, rec_ok, scan_records
 from portable_core.compat import const
 from portable_core.storage import StorageError
 
-STAGE = 256  # a batch is programmed in pieces of at least this many bytes
+# Record types and scan statuses of records.py, as this module's own ``const``
+# (a module global costs heap on MicroPython, a const none; test_flashstore_format
+# checks they equal records.py's).
+_T_OBJ = const(1)
+_T_REF = const(2)
+_T_SNAP_BEGIN = const(3)
+_T_SNAP_END = const(4)
+_T_SUM = const(5)
+_T_DELTA = const(6)
+_T_BAD = const(7)
+_T_SEQ = const(8)
+_T_CHUNK = const(9)
+_T_MANIFEST = const(10)
+_OK = const(0)
+_TORN = const(1)
+_DAMAGED = const(2)
+_STAGE = const(256)  # a batch is programmed in pieces of at least this many bytes
 _PAYLOAD = const(4)  # a record's payload offset (records.py: type, len u16, hcrc)
 _OVERHEAD = const(8)  # a record's bytes besides its payload (header, crc32)
 S_BAD = 1  # state bits of a block: a program or erase failed there
-S_LOG = 2  # in the log (its seq is in ``oseq``)
+_S_LOG = const(2)  # in the log (its seq is in ``oseq``)
 
 
 class Log:
@@ -74,11 +88,11 @@ class Log:
 
     def _in_log(self, b):
         """Return True when block ``b`` is in the log (it has a seq)."""
-        return bool(self.state[b] & S_LOG)
+        return bool(self.state[b] & _S_LOG)
 
     def _log_index(self, b):
         """Return the position of block ``b`` in ``order``, or -1 (not in the log)."""
-        if not self.state[b] & S_LOG:
+        if not self.state[b] & _S_LOG:
             return -1
         order = self.order
         for i in range(self.nlog):
@@ -104,7 +118,7 @@ class Log:
                 order[i] = order[i + 1]
                 oseq[i] = oseq[i + 1]
                 i += 1
-            self.state[b] &= ~S_LOG
+            self.state[b] &= ~_S_LOG
         if sq:
             if n == len(order):
                 order.append(0)
@@ -125,7 +139,7 @@ class Log:
             order[lo] = b
             oseq[lo] = sq
             n += 1
-            self.state[b] |= S_LOG
+            self.state[b] |= _S_LOG
         self.nlog = n
 
     def _max_erase_count(self):
@@ -138,18 +152,18 @@ class Log:
         return top
 
     def _seq_record(self, buf):
-        """Return the seq of the valid T_SEQ record at the start of block image
+        """Return the seq of the valid _T_SEQ record at the start of block image
         ``buf`` (the alloc header's redundant copy), or None."""
         pos = self.data_start
         n = header_ok(buf, pos, self.foot)
-        if n != 4 or buf[pos] != T_SEQ or not rec_ok(buf, pos, n):
+        if n != 4 or buf[pos] != _T_SEQ or not rec_ok(buf, pos, n):
             return None
         return struct.unpack("<I", bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4]))[0]
 
     def _mount(self):
         """Read every block's headers, replay the refs in log order, find the head.
         A block whose alloc header is damaged (neither valid nor erased) but that
-        holds records rejoins the log when its T_SEQ record gives its seq and no
+        holds records rejoins the log when its _T_SEQ record gives its seq and no
         other block has it; otherwise it is lost (reported, see ``_unplaced``)."""
         hurt = []
         formatted = False
@@ -212,25 +226,25 @@ class Log:
                     from block_backend.crcfix import note_fixed
 
                     note_fixed(self, b, fixed)
-                if need and st == OK and (typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST):
-                    if typ == T_OBJ:
+                if need and st == _OK and (typ == _T_OBJ or typ == _T_DELTA or typ == _T_MANIFEST):
+                    if typ == _T_OBJ:
                         pre += hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()[:4]
                     else:
                         pre += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])  # a delta's id prefix
-                if st == DAMAGED:
+                if st == _DAMAGED:
                     self.damage.append("block %d offset %d: damaged record" % (b, pos))
-                    obj = typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST or typ == T_CHUNK
+                    obj = typ == _T_OBJ or typ == _T_DELTA or typ == _T_MANIFEST or typ == _T_CHUNK
                     if not obj:
                         self.refs_damaged = True
                     if typ is None or obj:
                         self.lost = True
                     continue
-                if st == TORN:
+                if st == _TORN:
                     continue
                 p = pos + _PAYLOAD
-                if typ != T_OBJ and typ != T_DELTA and not self._fits(b, pos, typ, buf, n):
+                if typ != _T_OBJ and typ != _T_DELTA and not _record_fits(self, b, pos, typ, buf, n):
                     continue
-                if typ == T_REF:
+                if typ == _T_REF:
                     ln = buf[p]
                     name = bytes(buf[p + 1:p + 1 + ln]).decode()
                     oid = bytes(buf[p + 1 + ln:p + n])
@@ -242,12 +256,12 @@ class Log:
                         names.append(name)
                     else:
                         last = i
-                elif typ == T_BAD:
+                elif typ == _T_BAD:
                     self.state[buf[p] | (buf[p + 1] << 8)] |= S_BAD
-                elif typ == T_SNAP_BEGIN:
+                elif typ == _T_SNAP_BEGIN:
                     names = []
                     snap_from = struct.unpack("<I", bytes(buf[p:p + 4]))[0] if n == 4 else 0
-                elif typ == T_SNAP_END:
+                elif typ == _T_SNAP_END:
                     count, live, keep = struct.unpack("<HHH", bytes(buf[p:p + 6]))
                     if names is not None and len(names) == count:
                         for k in list(self._refs):
@@ -278,55 +292,19 @@ class Log:
             self._filt_clear(b)
         self._mount_head(self.order[self.nlog - 1], buf)
 
-    def _fits(self, b, pos, typ, buf, n):
-        """Return True when the valid record at ``pos`` of block ``b`` (image ``buf``,
-        payload ``n`` bytes, not an object) makes sense on this device; else note
-        the damage (a record of a ref or snapshot makes the refs unreadable)."""
-        p = pos + _PAYLOAD
-        why = None
-        if typ == T_REF:
-            ln = buf[p] if n else 0
-            if not n or 1 + ln > n or (n - 1 - ln) not in (0, 32):
-                why = "ref record of %d bytes names %d-byte name" % (n, ln)
-            else:
-                try:
-                    bytes(buf[p + 1:p + 1 + ln]).decode()
-                except (UnicodeError, ValueError):
-                    why = "ref name is not UTF-8"
-        elif typ == T_BAD:
-            if n != 2:
-                why = "bad-block record of %d bytes" % n
-            elif buf[p] | (buf[p + 1] << 8) >= self.N:
-                why = "bad-block record names block %d of %d" % (buf[p] | (buf[p + 1] << 8), self.N)
-        elif typ == T_SNAP_END:
-            if n != 6:
-                why = "snapshot end of %d bytes" % n
-        elif typ == T_SNAP_BEGIN:
-            if n and n != 4:
-                why = "snapshot begin of %d bytes" % n
-        elif typ == T_SEQ:
-            if n != 4:
-                why = "seq record of %d bytes" % n
-        if why is None:
-            return True
-        self.damage.append("block %d offset %d: %s" % (b, pos, why))
-        if typ != T_BAD:
-            self.refs_damaged = True
-        return False
-
     def _unplaced(self, b, buf):
         """Block ``b`` holds records but its place in the log is unknown: its objects
         are not searched (misses raise), its ref records make the refs unreadable."""
         objs = 0
         refs = 0
         for pos, typ, n, st in scan_records(buf, self.data_start, self._region_end(b, buf), self.P):
-            if st != OK:
+            if st != _OK:
                 continue
-            if typ == T_OBJ or typ == T_DELTA or typ == T_MANIFEST:
+            if typ == _T_OBJ or typ == _T_DELTA or typ == _T_MANIFEST:
                 objs += 1
-            elif typ == T_CHUNK:
+            elif typ == _T_CHUNK:
                 pass
-            elif typ != T_SUM and typ != T_SEQ:
+            elif typ != _T_SUM and typ != _T_SEQ:
                 refs += 1
         self.damage.append("block %d: alloc header damaged, seq unknown: %d object records "
                            "and %d ref/snapshot records lost" % (b, objs, refs))
@@ -341,7 +319,7 @@ class Log:
         if end >= self.foot:
             return None
         n = header_ok(buf, end, self.foot)
-        if n < 0 or buf[end] != T_SUM or n % 6 or not rec_ok(buf, end, n):
+        if n < 0 or buf[end] != _T_SUM or n % 6 or not rec_ok(buf, end, n):
             return None
         return bytes(buf[end + 4:end + 4 + 4 * (n // 6)])
 
@@ -394,23 +372,23 @@ class Log:
                 from block_backend.crcfix import note_fixed
 
                 note_fixed(self, b, fixed)
-            if st == OK:
-                if typ == T_SUM:
+            if st == _OK:
+                if typ == _T_SUM:
                     dirty = True
                     break
-                if typ == T_OBJ:
+                if typ == _T_OBJ:
                     oid = hashlib.sha256(memoryview(buf)[pos + _PAYLOAD:pos + _PAYLOAD + n]).digest()
                     self.head_prefix += oid[:4]
                     self.head_offs.append(pos)
-                elif typ == T_DELTA or typ == T_MANIFEST:
+                elif typ == _T_DELTA or typ == _T_MANIFEST:
                     self.head_prefix += bytes(buf[pos + _PAYLOAD:pos + _PAYLOAD + 4])
                     self.head_offs.append(pos)
                 end = align(pos + _OVERHEAD + n, self.P)
             else:
                 dirty = True
-                if st == TORN and typ is not None:
+                if st == _TORN and typ is not None:
                     torn_end = pos + _OVERHEAD + n
-                if st == DAMAGED:
+                if st == _DAMAGED:
                     # bytes after damage: never append here
                     end = self.foot
         self.head_pos = end
@@ -463,8 +441,8 @@ class Log:
             self.dev.writeblocks(b, buf, off)
             ok = True
             mv = memoryview(buf)
-            for i in range(0, len(buf), STAGE):  # read back a piece at a time
-                m = min(STAGE, len(buf) - i)
+            for i in range(0, len(buf), _STAGE):  # read back a piece at a time
+                m = min(_STAGE, len(buf) - i)
                 if self._read(b, off + i, m) != mv[i:i + m]:
                     ok = False
                     break
@@ -486,8 +464,8 @@ class Log:
         return [b for b in range(self.N) if self.state[b] & S_BAD]
 
     def _bad_records(self):
-        """Return T_BAD records for the blocks marked bad since the last batch."""
-        return [(None, encode_record(T_BAD, struct.pack("<H", b))) for b in self._bad_new]
+        """Return _T_BAD records for the blocks marked bad since the last batch."""
+        return [(None, encode_record(_T_BAD, struct.pack("<H", b))) for b in self._bad_new]
 
     def _reserve(self):
         """Free blocks kept back so that a compaction can always copy the live data."""
@@ -530,7 +508,7 @@ class Log:
                         clean = known and all_ff(hdr, self.alloc_at, self.data_start)
             if best is None:
                 raise NoSpace()
-            rec = encode_record(T_SEQ, struct.pack("<I", self.next_seq))
+            rec = encode_record(_T_SEQ, struct.pack("<I", self.next_seq))
             rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
             try:
                 if clean and not self._erased(best, self.data_start, self.B):
@@ -551,7 +529,7 @@ class Log:
 
     def _seal_head(self):
         """Program the head's summary record and footer: the block is full."""
-        rec = encode_record(T_SUM, summary_payload(self.head_prefix, self.head_offs))
+        rec = encode_record(_T_SUM, summary_payload(self.head_prefix, self.head_offs))
         rec = rec + b"\xff" * (align(len(rec), self.P) - len(rec))
         self.head_sealed = True
         self._filt_add(self.head, self.head_prefix)
@@ -565,7 +543,7 @@ class Log:
     def _program_batch(self, recs):
         """Append records (an iterable of ``(oid or None, record bytes)``, consumed one
         at a time) contiguously from the head; objects get indexed once programmed.
-        Bytes are programmed ``STAGE`` at a time (whole prog units; the batch's last
+        Bytes are programmed ``_STAGE`` at a time (whole prog units; the batch's last
         unit padded), so RAM holds one record and a few hundred bytes."""
         buf = bytearray()  # bytes for [head_pos, head_pos + len(buf))
         entries = []  # (oid, start, end) of object records not yet indexed
@@ -587,9 +565,9 @@ class Log:
                 self._seal_head()
             if oid is not None:
                 entries.append((oid, start, start + len(rec)))
-            if rec[0] == T_CHUNK:  # where it goes (chunks.records builds the manifest)
+            if rec[0] == _T_CHUNK:  # where it goes (chunks.records builds the manifest)
                 self._placed = (self.head, start)
-            if len(rec) >= STAGE and len(rec) > 2 * self.P:
+            if len(rec) >= _STAGE and len(rec) > 2 * self.P:
                 # a large record (a chunk) is programmed from itself, not copied
                 mv = memoryview(rec)
                 fill = (self.P - len(buf) % self.P) % self.P
@@ -602,7 +580,7 @@ class Log:
                 continue
             buf += rec
             rec = None
-            if len(buf) >= STAGE:
+            if len(buf) >= _STAGE:
                 buf = self._program_head(buf, entries, False)
         self._program_head(buf, entries, True)
 
@@ -640,7 +618,7 @@ class Log:
         nb = name.encode()
         if len(nb) > 255:
             raise StorageError("ref name too long")
-        rec = encode_record(T_REF, bytes((len(nb),)) + nb + (oid or b""))
+        rec = encode_record(_T_REF, bytes((len(nb),)) + nb + (oid or b""))
         self._write([(None, rec)], ref=(name, oid))
         if oid is None:
             self._refs.pop(name, None)
@@ -657,7 +635,7 @@ class Log:
         """Yield the records of a batch: bad-block notes, the pending objects (each
         record built when it is programmed), ``extra()``'s records, then ``tail``."""
         for b in self._bad_new:
-            yield None, encode_record(T_BAD, struct.pack("<H", b))
+            yield None, encode_record(_T_BAD, struct.pack("<H", b))
         for oid, raw, base, base_raw in self._pending:
             if type(raw) is list:  # held pieces of a chunked object (chunks.add_pieces)
                 from block_backend import chunks
@@ -705,3 +683,40 @@ class Log:
         self._absent = None
         if getattr(self, "_hold", False):
             self._hold = False
+
+
+def _record_fits(fs, b, pos, typ, buf, n):
+    """Return True when the valid record at ``pos`` of block ``b`` (image ``buf``,
+    payload ``n`` bytes, not an object) makes sense on this device; else note
+    the damage (a record of a ref or snapshot makes the refs unreadable)."""
+    p = pos + _PAYLOAD
+    why = None
+    if typ == _T_REF:
+        ln = buf[p] if n else 0
+        if not n or 1 + ln > n or (n - 1 - ln) not in (0, 32):
+            why = "ref record of %d bytes names %d-byte name" % (n, ln)
+        else:
+            try:
+                bytes(buf[p + 1:p + 1 + ln]).decode()
+            except (UnicodeError, ValueError):
+                why = "ref name is not UTF-8"
+    elif typ == _T_BAD:
+        if n != 2:
+            why = "bad-block record of %d bytes" % n
+        elif buf[p] | (buf[p + 1] << 8) >= fs.N:
+            why = "bad-block record names block %d of %d" % (buf[p] | (buf[p + 1] << 8), fs.N)
+    elif typ == _T_SNAP_END:
+        if n != 6:
+            why = "snapshot end of %d bytes" % n
+    elif typ == _T_SNAP_BEGIN:
+        if n and n != 4:
+            why = "snapshot begin of %d bytes" % n
+    elif typ == _T_SEQ:
+        if n != 4:
+            why = "seq record of %d bytes" % n
+    if why is None:
+        return True
+    fs.damage.append("block %d offset %d: %s" % (b, pos, why))
+    if typ != _T_BAD:
+        fs.refs_damaged = True
+    return False

@@ -9,8 +9,8 @@ number, raises T_MAX and gets a row in docs/SPEC.md "Record types". A reader
 treats a valid record of a type above its T_MAX as damage.
 """
 
-import binascii
-import struct
+# (binascii and struct are imported in the functions that use them: a module
+# global costs heap on MicroPython, docs/DESIGN.md "Memory")
 
 T_OBJ = 1
 T_REF = 2
@@ -35,6 +35,8 @@ DAMAGED = 2
 
 def crc32(data, crc=0):
     """Return the unsigned CRC-32 of ``data`` (continuing from ``crc``)."""
+    import binascii
+
     return binascii.crc32(data, crc) & 0xFFFFFFFF
 
 
@@ -54,6 +56,8 @@ def encode_record(typ, payload):
     mv = memoryview(rec)
     rec[3] = crc32(mv[:3]) & 0xFF
     mv[4:4 + n] = payload
+    import struct
+
     struct.pack_into("<I", rec, 4 + n, crc32(mv[:4 + n]))
     return rec
 
@@ -75,6 +79,8 @@ def header_ok(buf, pos, end):
 
 def rec_ok(buf, pos, n):
     """Return True when the record at ``pos`` (payload length ``n``) passes its CRC."""
+    import struct
+
     mv = memoryview(buf)
     want = struct.unpack("<I", bytes(mv[pos + 4 + n:pos + 8 + n]))[0]
     return crc32(mv[pos:pos + 4 + n]) == want

@@ -41,12 +41,6 @@ _IMPLICIT_ONE = 1 << 52
 _HEAD_MIN = (24, 256, 65536, 1 << 32)
 _ARG_NAMES = ("integer", "integer", "length", "length", "count", "count", "tag", "value")
 
-_NAN = b"\xf9\x7e\x00"
-_POS_INF = b"\xf9\x7c\x00"
-_NEG_INF = b"\xf9\xfc\x00"
-_POS_ZERO = b"\xf9\x00\x00"
-_NEG_ZERO = b"\xf9\x80\x00"
-
 
 _NO_KEY = object()  # a map frame waiting for its next key
 
@@ -107,12 +101,14 @@ def _float_bytes(value):
     exp = (bits >> 52) & 0x7FF
     mant = bits & _MANT_MASK
     if exp == 0x7FF:
+        # (the half-precision encodings are literals here: a module global
+        # costs heap on MicroPython)
         if mant:
-            return _NAN
-        return _NEG_INF if sign else _POS_INF
+            return b"\xf9\x7e\x00"  # NaN
+        return b"\xf9\xfc\x00" if sign else b"\xf9\x7c\x00"  # -inf, +inf
     if exp == 0:
         if mant == 0:
-            return _NEG_ZERO if sign else _POS_ZERO
+            return b"\xf9\x80\x00" if sign else b"\xf9\x00\x00"  # -0.0, +0.0
         # A double subnormal is below every single, so only a double holds it.
         return b"\xfb" + bits.to_bytes(8, "big")
     e = exp - 1023

@@ -41,25 +41,12 @@ delta) are in portable_core/node_edit.py.
 
 import hashlib
 
-from portable_core.cbor import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_SIZE,
-    CBORError,
-    Decoder,
-    decode_text,
-    encode_head,
-    utf8_strict,
-)
-from portable_core.compat import IS_MICROPYTHON, const
-from portable_core.objects import (
-    TAG_CONTENTS,
-    TAG_NODE,
-    KIND_NAMES,
-    ObjectError,
-    decode_object,
-    encode_object,
-    to_hex,
-)
+from portable_core.cbor import DEFAULT_MAX_SIZE, CBORError, encode_head
+from portable_core.compat import const
+from portable_core.objects import TAG_CONTENTS, TAG_NODE, decode_object, encode_object, to_hex
+
+# Names used once, or only on a fault, are imported in the function that uses
+# them: a module global costs heap on MicroPython (docs/DESIGN.md "Memory").
 
 MAX_ENTRIES = const(32)  # most entries in one flat node; more: split into buckets
 BUCKETS = const(32)  # buckets of an inner node (5 bits of the name's hash)
@@ -377,8 +364,12 @@ def _pieces(node, ids, view=False):
             continue
         name = e[0].encode("utf-8")
         size = len(name)
-        if size != len(e[0]) and IS_MICROPYTHON and not utf8_strict(name):
-            raise CBORError("text string is not valid Unicode (lone surrogate?)")
+        if size != len(e[0]):
+            from portable_core.cbor import utf8_strict
+            from portable_core.compat import IS_MICROPYTHON
+
+            if IS_MICROPYTHON and not utf8_strict(name):
+                raise CBORError("text string is not valid Unicode (lone surrogate?)")
         if size < 24:
             yield _ENTRY_HEADS[size]
         else:
@@ -401,6 +392,8 @@ def parse_node(raw, depth=0):
     the bytes in place (no CBOR body value is built; an entry or child id stays in
     ``raw`` as an offset) and accepts exactly the canonical encoding of a
     well-formed node. ValueError (CBORError for bad CBOR) saying what is wrong."""
+    from portable_core.cbor import DEFAULT_MAX_DEPTH, Decoder, decode_text
+
     if len(raw) < 2 or raw[0] != TAG_NODE:
         raise ValueError("not a node object")
     dec = Decoder(memoryview(raw), DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE)
@@ -486,11 +479,15 @@ def _read_body(store, oid, tag, what, a_what, raw=None):
         raw = store.get(oid) if store is not None else None
     if raw is None:
         raise TreeError("missing %s object %s" % (what, to_hex(oid)))
+    from portable_core.objects import ObjectError
+
     try:
         found, body = decode_object(raw)
     except ObjectError as exc:
         raise TreeError("object %s: %s" % (to_hex(oid), exc))
     if found != tag:
+        from portable_core.objects import KIND_NAMES
+
         raise TreeError("object %s is a %s object, not %s" % (to_hex(oid), KIND_NAMES[found], a_what))
     return body
 
@@ -503,8 +500,11 @@ def load(store, nid, depth=0):
         raise TreeError("missing node object %s" % to_hex(nid))
     if type(raw) is not bytes:
         raw = bytes(raw)  # a node keeps it: never a buffer someone reuses
-    if raw and raw[0] != TAG_NODE and raw[0] in KIND_NAMES:
-        raise TreeError("object %s is a %s object, not a node" % (to_hex(nid), KIND_NAMES[raw[0]]))
+    if raw and raw[0] != TAG_NODE:
+        from portable_core.objects import KIND_NAMES
+
+        if raw[0] in KIND_NAMES:
+            raise TreeError("object %s is a %s object, not a node" % (to_hex(nid), KIND_NAMES[raw[0]]))
     try:
         node = parse_node(raw, depth)
     except (ValueError, IndexError) as exc:  # CBORError is a ValueError

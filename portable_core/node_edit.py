@@ -10,30 +10,31 @@ the directory's unloaded children.
 
 from portable_core.node import (
     BUCKETS,
-    EMPTY,
-    KIND_CONTENTS,
-    MAX_DEPTH,
     MAX_ENTRIES,
     Flat,
     Inner,
-    TreeError,
     bucket,
     entry_at,
-    is_empty,
     name_at,
     position,
     resolve,
     same_entry,
     slot_at,
-    slot_id,
 )
+
+# (names used on rarer paths are imported in the function: a module global costs
+# heap on MicroPython, docs/DESIGN.md "Memory")
 
 def split(entries, depth, raw=None):
     """Return the canonical node of the sorted ``entries`` at ``depth`` (the items
     of a Flat: tuples, or offsets of entries in ``raw``)."""
     if len(entries) <= MAX_ENTRIES:
         return Flat(entries, raw)
+    from portable_core.node import MAX_DEPTH
+
     if depth > MAX_DEPTH:
+        from portable_core.node import TreeError
+
         raise TreeError("more than %d names share a 255-bit hash prefix" % MAX_ENTRIES)
     groups = [None] * BUCKETS
     node = Flat(entries, raw)  # to read the names
@@ -87,6 +88,8 @@ def insert(store, node, entry, depth=0):
 
 def _same_ref(a, b):
     # equality of two entries of one kind that never hashes an in-memory subtree
+    from portable_core.node import KIND_CONTENTS
+
     if a[1] == KIND_CONTENTS:
         return same_entry(a, b)
     return a[2] is b[2] or (isinstance(a[2], bytes) and a[2] == b[2])
@@ -96,6 +99,8 @@ def delete(store, node, name, depth=0):
     """Return ``(new_node, removed)``: ``node`` (at ``depth``) without ``name``;
     ``node`` itself when the name is absent. An inner node left with at most
     ``MAX_ENTRIES`` entries collapses into a flat node."""
+    from portable_core.node import EMPTY, is_empty
+
     if isinstance(node, Inner):
         i = bucket(name, depth)
         if node.slots[i] is None:
@@ -174,6 +179,8 @@ def all_entries(store, node, depth=0, project=None):
         out = [None] * min(node.count, 65536)
         k = _fill(store, node, out, 0, project)
         if k != node.count:
+            from portable_core.node import TreeError
+
             raise TreeError(
                 "inner node counts %d entries, its children hold %d" % (node.count, k)
             )
@@ -189,6 +196,8 @@ def delta(sx, x, sy, y, depth, out):
     between directory nodes ``x`` (children in ``sx``) and ``y`` (in ``sy``); an
     absent entry is None. ``x``/``y`` are slots (None, id or node) at ``depth``.
     Children with equal ids are skipped without being loaded."""
+    from portable_core.node import slot_id
+
     if x is None and y is None:
         return
     if x is not None and y is not None and slot_id(x) == slot_id(y):

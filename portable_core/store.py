@@ -23,14 +23,12 @@ on as ``*args, **kw``: their defaults are written once, in the concept's functio
 docstring gives the full signature. The exceptions are in store_errors.py.
 """
 
-from portable_core.commit import read_commit, write_commit
+from portable_core.commit import read_commit
 from portable_core.missing import MISSING
 from portable_core.paths import path_text
 from portable_core.tree import Tree
 
 DEFAULT_BRANCH = "main"
-DEFAULT_RETRIES = 13
-_BRANCH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./"
 
 
 def check_branch_name(name):
@@ -40,7 +38,7 @@ def check_branch_name(name):
         why = "a branch name is a non-empty string"
     else:
         for ch in name:
-            if ch not in _BRANCH_CHARS:
+            if ch not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./":
                 why = "branch name %r: only A-Z a-z 0-9 - _ . / are allowed" % name
         for part in name.split("/"):
             if not part or part.startswith(".") or part.endswith(".lock"):
@@ -69,11 +67,12 @@ class Repo:
     ``clock()`` returns the date of new commits (seconds since the epoch) or None
     when the host has no clock: dates are then a logical counter (1 + the largest
     parent date). ``merge_policy`` (merge.MergePolicy) chooses the merge function
-    for each path; the default merges with ``merge.default``.
+    for each path; the default merges with ``merge.default``. ``retries`` (13):
+    how many times a write, transaction or merge is re-run when the head moves.
     """
 
     def __init__(self, objects, refs, author="sprig", clock=_default_clock,
-                 merge_policy=None, retries=DEFAULT_RETRIES):
+                 merge_policy=None, retries=13):
         self.objects = objects
         self.refs = refs
         self.author = author
@@ -191,6 +190,8 @@ class Repo:
             from portable_core.store_errors import InvalidInfo
 
             raise InvalidInfo(bad[0], bad[1])
+        from portable_core.commit import write_commit
+
         tree_id = tree.write(self.objects, True)
         return write_commit(self.objects, tree_id, parents, author, message, date)
 
@@ -294,6 +295,11 @@ class Branch:
         ``parents`` (a list of commit ids, Irmin's ``~parents``): the new commit's
         parents instead of the head; the head's test-and-set still guards the ref.
         UnknownCommit for a parent that is not a commit, before anything is written."""
+        # the edit and write code, loaded before a tree is read: on MicroPython a
+        # module loaded in the middle of a commit splits the free heap the commit's
+        # node buffers need (about 1.5 KiB more peak heap on a 32 KiB device)
+        from portable_core import node_edit, tree_write  # noqa: F401
+
         repo = self.repo
         if parents is not None:
             from portable_core.resolve import parent_commits

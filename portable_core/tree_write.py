@@ -5,7 +5,10 @@ only reads never loads it."""
 
 import hashlib
 
-from portable_core.node import BUCKETS, EMPTY, Inner, encode_node, entry_at, entry_id, node_id, slot_at
+from portable_core.node import EMPTY, Inner, encode_node, entry_id, node_id
+
+# (names used only on rare paths are imported there: a module global costs heap
+# on MicroPython, docs/DESIGN.md "Memory")
 
 
 def _put(objects, raw, oid, stats, base=None, base_raw=None):
@@ -18,10 +21,6 @@ def _put(objects, raw, oid, stats, base=None, base_raw=None):
             objects.add(bytes(raw), base, base_raw)
         stats[0] += len(raw)
         stats[1] += 1
-
-
-def _has_id(node):
-    return node._id is not None
 
 
 def _children(node, src):
@@ -61,7 +60,7 @@ def _post_order(node, src, done):
 def hash_nodes(root):
     """Compute the id of the in-memory node ``root`` and of every in-memory node
     below it, children first (no deep recursion)."""
-    for n, _ in _post_order(root, None, _has_id):
+    for n, _ in _post_order(root, None, lambda node: node._id is not None):
         node_id(n)
 
 
@@ -92,6 +91,8 @@ def _write_node(node, src, objects, stats, release=False):
     ids = None
     if isinstance(node, Inner):
         if src is not objects:
+            from portable_core.node import slot_at
+
             for i in range(len(node.slots)):
                 slot = slot_at(node, i)
                 if isinstance(slot, bytes):
@@ -102,12 +103,14 @@ def _write_node(node, src, objects, stats, release=False):
         for k in range(len(items)):
             if type(items[k]) is int:  # an entry as stored: its id is in raw
                 if src is not objects:
+                    from portable_core.node import entry_at
+
                     _copy(src, objects, entry_at(node, k)[2], stats)
                 ids.append(None)
                 continue
             ref = items[k][2]
             if isinstance(ref, bytearray):  # contents held in RAM
-                oid = _sha(ref)
+                oid = hashlib.sha256(ref).digest()
                 _put(objects, ref, oid, stats)
             elif isinstance(ref, list):  # a large byte string, in pieces (node.contents_entry)
                 oid = entry_id(items[k])
@@ -133,7 +136,7 @@ def _write_node(node, src, objects, stats, release=False):
     raw = encode_node(node, ids)
     ids = None
     if node._id is None:
-        node._id = _sha(raw)
+        node._id = hashlib.sha256(raw).digest()
     # a node edited from a stored one shares that node's bytes: the base's
     base_raw = node.raw if node._base is not None else None
     _put(objects, raw, node._id, stats, node._base, base_raw)
@@ -147,7 +150,7 @@ def _forget_children(node, objects):
     # those children (their kept raw bytes) is free while ``node`` is written
     if isinstance(node, Inner):
         slots = node.slots
-        for i in range(BUCKETS):
+        for i in range(len(slots)):
             child = slots[i]
             if child is not None and type(child) is not int and not isinstance(child, bytes):
                 if child._stored is objects:
@@ -167,8 +170,4 @@ def _copy(src, dst, oid, stats):
     from portable_core.tree_copy import copy_objects
 
     copy_objects(src, dst, oid, stats)
-
-
-def _sha(raw):
-    return hashlib.sha256(raw).digest()
 
