@@ -161,8 +161,11 @@ def records(fs, oid, size, pieces):
         rec = None
         at[j] = _placed(fs)
         j += 1
+    n = HEAD + ENTRY * len(at)
+    rec = memoryview(full)[:n + 8] if n <= c else bytearray(n + 8)  # the manifest, in place
     full = None
-    yield oid, manifest(oid, size, at)
+    manifest_into(rec, oid, size, at)
+    yield oid, rec
 
 
 def copied_records(fs, old):
@@ -195,14 +198,27 @@ def _placed(fs):
 def manifest(oid, size, at):
     """Return the T_MANIFEST record of object ``oid`` (``size`` bytes) whose chunk
     records are at ``at`` (``seq << 16 | offset`` each, in order)."""
-    p = bytearray(HEAD + ENTRY * len(at))
-    p[0:32] = oid
-    struct.pack_into("<IH", p, 32, size, len(at))
-    i = HEAD
+    rec = bytearray(HEAD + ENTRY * len(at) + 8)
+    manifest_into(rec, oid, size, at)
+    return rec
+
+
+def manifest_into(rec, oid, size, at):
+    """Build in ``rec`` (a writable buffer of exactly the record's length) the
+    T_MANIFEST record of ``manifest(oid, size, at)``."""
+    n = len(rec) - 8
+    mv = memoryview(rec)
+    mv[0] = T_MANIFEST
+    mv[1] = n & 0xFF
+    mv[2] = n >> 8
+    mv[3] = crc32(mv[:3]) & 0xFF
+    mv[4:36] = oid
+    struct.pack_into("<IH", rec, 36, size, len(at))
+    i = 4 + HEAD
     for a in at:
-        struct.pack_into("<IH", p, i, a >> 16, a & 0xFFFF)
+        struct.pack_into("<IH", rec, i, a >> 16, a & 0xFFFF)
         i += ENTRY
-    return encode_record(T_MANIFEST, p)
+    struct.pack_into("<I", rec, 4 + n, crc32(mv[:4 + n]))
 
 
 def parse(p):

@@ -36,23 +36,17 @@ SIZE = 65536
 def fill(buf):
     """Fill ``buf`` with the value (period 256: no chunk boundary is aligned); return
     its sha256."""
-    for i in range(0, SIZE, 256):
-        buf[i:i + 256] = PATTERN
+    for i in range(SIZE):
+        buf[i] = i & 255
     return hashlib.sha256(buf).digest()
-
-
-PATTERN = bytes(range(256))
 
 
 def read_back(main, buf, want):
     """Clear ``buf``, read the value back into it; return True when it is the one written."""
-    for i in range(0, SIZE, 256):
-        buf[i:i + 256] = ZERO
+    for i in range(SIZE):
+        buf[i] = 0
     n = main.read_into("blobs/firmware.bin", buf)
     return n == SIZE and hashlib.sha256(buf).digest() == want
-
-
-ZERO = bytes(256)
 
 
 def main(path, blocks, trace):
