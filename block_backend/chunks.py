@@ -114,7 +114,12 @@ def add_pieces(fs, pieces):
         if fs._pending_bytes + size > HOLD_MAX:
             raise
         # no room now: held in RAM (the pieces, not a copy) until the ref
-        # update, which may commit through a compaction (room.py)
+        # update, which may commit through a compaction (room.py); a view of
+        # the caller's buffer is copied, since it may change once the write
+        # returns (or fails) while the pieces are still pending
+        for i in range(len(pieces)):
+            if type(pieces[i]) is not bytes:
+                pieces[i] = bytes(pieces[i])
         fs._pending.append((oid, pieces, None, size))
         fs._pending_bytes += size
         fs._hold = True
