@@ -16,6 +16,7 @@ import hashlib
 from block_backend.devices import RamFlash
 from block_backend.faults import tear_variants
 from block_backend.flashstore import FlashStore
+from harness.op_recording import Recorder, apply_op
 from portable_core import retention
 from portable_core.store import Repo
 
@@ -24,24 +25,6 @@ BC = 64
 PS = 16
 BIG = bytes(range(256)) * 256  # 64 KiB
 MID = bytes(range(7, 207)) * 60  # 12,000 bytes
-
-
-class Recorder(RamFlash):
-    """RamFlash that logs every program and erase with its data and the workload step."""
-
-    def __init__(self):
-        super().__init__(BS, BC, PS)
-        self.ops = []
-        self.phase = 0
-
-    def writeblocks(self, block_num, buf, offset=0):
-        if len(buf):
-            self.ops.append(("p", block_num, offset, bytes(buf), self.phase))
-        super().writeblocks(block_num, buf, offset)
-
-    def erase(self, block_num):
-        self.ops.append(("e", block_num, 0, None, self.phase))
-        super().erase(block_num)
 
 
 def ticking():
@@ -82,18 +65,6 @@ def workload(dev, on_phase):
     return fs, results
 
 
-def apply_op(img, op, landed=None):
-    kind, block, offset, data, _ = op
-    addr = block * BS + offset
-    if kind == "e":
-        n = BS if landed is None else landed
-        img[addr:addr + n] = b"\xff" * n
-    else:
-        n = len(data) if landed is None else landed
-        for i in range(n):
-            img[addr + i] &= data[i]
-
-
 def check_image(image, phase, results, deep):
     fs = FlashStore.open(RamFlash(BS, BC, PS, image=image), retention=retention)
     rep = fs.fsck()
@@ -123,7 +94,7 @@ def check_image(image, phase, results, deep):
 
 
 def test_power_cut_while_a_64k_value_is_written_compacted_and_removed():
-    dev = Recorder()
+    dev = Recorder(BS, BC, PS)
     fs, results = workload(dev, lambda j: setattr(dev, "phase", j))
     assert fs.compactions >= 2
     repo = repo_of(FlashStore.open(dev, retention=retention))
@@ -138,9 +109,9 @@ def test_power_cut_while_a_64k_value_is_written_compacted_and_removed():
                 continue  # nothing landed: the previous op's whole case
             if phase > 0:
                 cut = bytearray(img)
-                apply_op(cut, op, None if torn is None else torn * PS)
+                apply_op(cut, op, BS, None if torn is None else torn * PS)
                 check_image(bytes(cut), phase, results, deep=(cases % 23 == 0))
                 cases += 1
-        apply_op(img, op)
+        apply_op(img, op, BS)
     print("power-loss cut points: %d ops, %d cut images checked" % (len(dev.ops), cases))
     assert cases > len(dev.ops)

@@ -16,30 +16,13 @@ import random
 from block_backend.devices import RamFlash
 from block_backend.faults import FaultyFlash, PowerCut, tear_variants
 from block_backend.flashstore import FlashStore
+from harness.op_recording import Recorder, apply_op
 from portable_core import retention
 from portable_core.store import Repo
 
 BS = 1024
 BC = 96
 PS = 16
-
-
-class Recorder(RamFlash):
-    """RamFlash that logs every program and erase with its data and the workload phase."""
-
-    def __init__(self):
-        super().__init__(BS, BC, PS)
-        self.ops = []
-        self.phase = 0
-
-    def writeblocks(self, block_num, buf, offset=0):
-        if len(buf):
-            self.ops.append(("p", block_num, offset, bytes(buf), self.phase))
-        super().writeblocks(block_num, buf, offset)
-
-    def erase(self, block_num):
-        self.ops.append(("e", block_num, 0, None, self.phase))
-        super().erase(block_num)
 
 
 def clock_factory():
@@ -90,18 +73,6 @@ def workload(dev, on_phase):
     return fs, results
 
 
-def apply_op(img, op, landed=None):
-    kind, block, offset, data, _ = op
-    addr = block * BS + offset
-    if kind == "e":
-        n = BS if landed is None else landed
-        img[addr:addr + n] = b"\xff" * n
-    else:
-        n = len(data) if landed is None else landed
-        for i in range(n):
-            img[addr + i] &= data[i]
-
-
 def check_image(image, phase, results, step_branch, write=False):
     fs = FlashStore.open(RamFlash(BS, BC, PS, image=image), retention=retention)
     rep = fs.fsck()
@@ -136,7 +107,7 @@ def check_image(image, phase, results, step_branch, write=False):
 
 
 def test_power_cut_after_every_op_whole_and_torn():
-    dev = Recorder()
+    dev = Recorder(BS, BC, PS)
     phase_branch = {}
 
     def on_phase(j, br):
@@ -161,14 +132,14 @@ def test_power_cut_after_every_op_whole_and_torn():
             if phase > 0:
                 expected += 1
             cut = bytearray(img)
-            apply_op(cut, op, None if torn is None else torn * PS)
+            apply_op(cut, op, BS, None if torn is None else torn * PS)
             if phase > 0:
                 check_image(bytes(cut), phase, results, phase_branch.get(phase),
                             write=(n % 37 == 0))
                 cases += 1
         if op[0] == "e":
             erases += 1
-        apply_op(img, op)
+        apply_op(img, op, BS)
     print("power-loss cut points: %d ops (%d erases), %d cut images checked" % (len(ops), erases, cases))
     # every op after the format, whole and each tear variant, was checked
     assert cases == expected and cases >= len(ops) - 2 * BC - 4
@@ -176,16 +147,16 @@ def test_power_cut_after_every_op_whole_and_torn():
 
 def test_rebuilt_images_match_faultyflash():
     """Spot check: the image rebuilt from the log is what FaultyFlash's cut leaves."""
-    dev = Recorder()
+    dev = Recorder(BS, BC, PS)
     workload(dev, lambda j, br: setattr(dev, "phase", j))
     ops = dev.ops
     for n in (len(ops) // 3, len(ops) - 3):
         for torn in (None, 1):
             img = bytearray(b"\xff" * (BS * BC))
             for op in ops[:n - 1]:
-                apply_op(img, op)
+                apply_op(img, op, BS)
             op = ops[n - 1]
-            apply_op(img, op, None if torn is None else min(torn * PS, BS if op[0] == "e" else len(op[3])))
+            apply_op(img, op, BS, None if torn is None else min(torn * PS, BS if op[0] == "e" else len(op[3])))
             raw = RamFlash(BS, BC, PS)
             ff = FaultyFlash(raw, cut_at=n, torn=torn)
             try:

@@ -10,6 +10,7 @@ being written), fsck is clean, history reads work and merges still work.
 from block_backend.devices import RamFlash
 from block_backend.faults import tear_variants
 from block_backend.flashstore import FlashStore
+from harness.op_recording import Recorder, apply_op
 from portable_core import history, retention
 from portable_core.merge import MergePolicy, counter
 from portable_core.store import Repo
@@ -19,24 +20,6 @@ BC = 24
 PS = 16
 NAMES = ["main", "alpha", "zeta"]
 PAD = "x" * 48
-
-
-class Recorder(RamFlash):
-    """RamFlash that logs every program and erase with the workload phase."""
-
-    def __init__(self):
-        super().__init__(BS, BC, PS)
-        self.ops = []
-        self.phase = 0
-
-    def writeblocks(self, block_num, buf, offset=0):
-        if len(buf):
-            self.ops.append(("p", block_num, offset, bytes(buf), self.phase))
-        super().writeblocks(block_num, buf, offset)
-
-    def erase(self, block_num):
-        self.ops.append(("e", block_num, 0, None, self.phase))
-        super().erase(block_num)
 
 
 def ticking(start):
@@ -98,18 +81,6 @@ def workload(dev, steps):
     return fs, results
 
 
-def apply_op(img, op, landed=None):
-    kind, block, offset, data, _ = op
-    addr = block * BS + offset
-    if kind == "e":
-        n = BS if landed is None else landed
-        img[addr:addr + n] = b"\xff" * n
-    else:
-        n = len(data) if landed is None else landed
-        for i in range(n):
-            img[addr + i] &= data[i]
-
-
 def check_image(image, phase, results, merge=False):
     fs = FlashStore.open(RamFlash(BS, BC, PS, image=image), retention=retention)
     rep = fs.fsck()
@@ -149,7 +120,7 @@ def check_image(image, phase, results, merge=False):
 
 
 def test_power_cut_at_every_op_of_a_keep_2_store():
-    dev = Recorder()
+    dev = Recorder(BS, BC, PS)
     fs, results = workload(dev, 24)
     assert fs.compactions >= 8, fs.compactions
     img = bytearray(b"\xff" * (BS * BC))
@@ -161,10 +132,10 @@ def test_power_cut_at_every_op_of_a_keep_2_store():
             if torn == 0:
                 continue  # the image of the previous op's whole case
             cut = bytearray(img)
-            apply_op(cut, op, None if torn is None else torn * PS)
+            apply_op(cut, op, BS, None if torn is None else torn * PS)
             if phase > 1:
                 check_image(bytes(cut), phase, results, merge=(n % 23 == 0 and torn is None))
                 cases += 1
-        apply_op(img, op)
+        apply_op(img, op, BS)
     print("retention power cuts: %d ops, %d images checked" % (len(dev.ops), cases))
     assert cases >= len(dev.ops)
