@@ -114,7 +114,12 @@ def add_pieces(fs, pieces):
         if fs._pending_bytes + size > HOLD_MAX:
             raise
         # no room now: held in RAM (the pieces, not a copy) until the ref
-        # update, which may commit through a compaction (room.py)
+        # update, which may commit through a compaction (room.py); a view of
+        # the caller's buffer is copied, since it may change once the write
+        # returns (or fails) while the pieces are still pending
+        for i in range(len(pieces)):
+            if type(pieces[i]) is not bytes:
+                pieces[i] = bytes(pieces[i])
         fs._pending.append((oid, pieces, None, size))
         fs._pending_bytes += size
         fs._hold = True
@@ -125,20 +130,25 @@ def records(fs, oid, size, pieces):
     """Yield the records storing an object whose raw bytes are the concatenation
     of ``pieces`` (bytes-like; ``size`` bytes in all, id ``oid``): its chunk
     records, then its manifest (``(oid, record)``). Each record is built when the
-    batch asks for it; where the previous one went is ``fs._placed``."""
+    batch asks for it, in one buffer allocated once and reused (the batch
+    programs a record before asking for the next, and keeps no reference: see
+    log._program_batch), so that a write never needs a fresh 1 KiB hole while
+    the heap is crowded; where the previous one went is ``fs._placed``."""
     c = chunk_size(fs)
-    at = []
+    at = [0] * count(fs, size)
+    full = bytearray(c + 8)
     k = 0  # piece index
     pos = 0  # offset in pieces[k]
     left = size
+    j = 0
     while left:
         n = min(c, left)
-        rec = bytearray(n + 8)
-        rec[0] = T_CHUNK
-        rec[1] = n & 0xFF
-        rec[2] = n >> 8
-        mv = memoryview(rec)
-        rec[3] = crc32(mv[:3]) & 0xFF
+        mv = memoryview(full)
+        rec = full if n == c else mv[:n + 8]
+        mv[0] = T_CHUNK
+        mv[1] = n & 0xFF
+        mv[2] = n >> 8
+        mv[3] = crc32(mv[:3]) & 0xFF
         i = 4
         while i < 4 + n:
             p = pieces[k]
@@ -149,13 +159,18 @@ def records(fs, oid, size, pieces):
             if pos == len(p):
                 k += 1
                 pos = 0
-        struct.pack_into("<I", rec, 4 + n, crc32(mv[:4 + n]))
+        struct.pack_into("<I", full, 4 + n, crc32(mv[:4 + n]))
         mv = None
         left -= n
         yield None, rec
         rec = None
-        at.append(_placed(fs))
-    yield oid, manifest(oid, size, at)
+        at[j] = _placed(fs)
+        j += 1
+    n = HEAD + ENTRY * len(at)
+    rec = memoryview(full)[:n + 8] if n <= c else bytearray(n + 8)  # the manifest, in place
+    full = None
+    manifest_into(rec, oid, size, at)
+    yield oid, rec
 
 
 def copied_records(fs, old):
@@ -188,14 +203,27 @@ def _placed(fs):
 def manifest(oid, size, at):
     """Return the T_MANIFEST record of object ``oid`` (``size`` bytes) whose chunk
     records are at ``at`` (``seq << 16 | offset`` each, in order)."""
-    p = bytearray(HEAD + ENTRY * len(at))
-    p[0:32] = oid
-    struct.pack_into("<IH", p, 32, size, len(at))
-    i = HEAD
+    rec = bytearray(HEAD + ENTRY * len(at) + 8)
+    manifest_into(rec, oid, size, at)
+    return rec
+
+
+def manifest_into(rec, oid, size, at):
+    """Build in ``rec`` (a writable buffer of exactly the record's length) the
+    T_MANIFEST record of ``manifest(oid, size, at)``."""
+    n = len(rec) - 8
+    mv = memoryview(rec)
+    mv[0] = T_MANIFEST
+    mv[1] = n & 0xFF
+    mv[2] = n >> 8
+    mv[3] = crc32(mv[:3]) & 0xFF
+    mv[4:36] = oid
+    struct.pack_into("<IH", rec, 36, size, len(at))
+    i = 4 + HEAD
     for a in at:
-        struct.pack_into("<IH", p, i, a >> 16, a & 0xFFFF)
+        struct.pack_into("<IH", rec, i, a >> 16, a & 0xFFFF)
         i += ENTRY
-    return encode_record(T_MANIFEST, p)
+    struct.pack_into("<I", rec, 4 + n, crc32(mv[:4 + n]))
 
 
 def parse(p):
@@ -242,11 +270,11 @@ def read_split(fs, ch, skip):
 def _stream(fs, at, size, dest, skip, tag):
     """Read the chunks at ``at`` (``size`` bytes in all), checking each record's CRC;
     copy the bytes into ``dest`` (``(first, rest)``: the first ``skip`` bytes,
-    then the others) when given; append the first byte to ``tag``. Return the
+    then the others; ``rest`` None: only the first) when given; append the first byte to ``tag``. Return the
     sha256 of the bytes, or None when a chunk is missing, damaged or the sizes
     disagree."""
     h = hashlib.sha256()
-    buf = None if dest is not None else bytearray(READ)
+    buf = None if dest is not None and dest[1] is not None else bytearray(READ)
     done = 0
     hdr = bytearray(8)
     for a in at:
@@ -261,12 +289,12 @@ def _stream(fs, at, size, dest, skip, tag):
         crc = crc32(memoryview(hdr)[:4])
         pos = 0
         while pos < n:
-            if dest is None:
-                m = min(READ, n - pos)
-                mv = memoryview(buf)[:m]
-            elif done + pos < skip:
+            if dest is not None and done + pos < skip:
                 m = min(skip - done - pos, n - pos)
                 mv = memoryview(dest[0])[done + pos:done + pos + m]
+            elif dest is None or dest[1] is None:
+                m = min(READ, n - pos)
+                mv = memoryview(buf)[:m]
             else:
                 m = n - pos
                 mv = memoryview(dest[1])[done + pos - skip:done + n - skip]
@@ -284,3 +312,62 @@ def _stream(fs, at, size, dest, skip, tag):
     if done != size:
         return None
     return h.digest()
+
+
+def read_into(fs, oid, buf, skip):
+    """Copy the raw bytes of object ``oid`` from offset ``skip`` on into ``buf`` (a
+    writable buffer) and return ``(first, size)``: its first ``skip`` raw bytes
+    and its size; nothing is copied into ``buf`` when it is shorter than ``size -
+    skip`` (the caller tells from ``size``). None when ``oid`` is absent;
+    StorageError when it is damaged. A chunked object is streamed from its chunks
+    straight into ``buf``, each chunk's CRC and the whole object's sha256 checked
+    on the way (``buf`` then holds unspecified bytes if a check fails). RAM: the
+    ``skip`` bytes and a ``READ``-byte buffer, never a copy of the object
+    (``FlashObjects.read_into``)."""
+    from portable_core.storage import StorageError
+
+    oid = bytes(oid)
+    raw, b, _ = fs._find(oid)
+    if raw is not None and hasattr(raw, "at"):  # chunked (Chunked): verified by the lookup
+        size = raw.size
+        skip = min(skip, size)
+        first = bytearray(skip)
+        rest = memoryview(buf)[:size - skip] if len(buf) >= size - skip else None
+        if _stream(fs, raw.at, size, (first, rest), skip, []) == oid:
+            return bytes(first), size
+        raw = None
+        b = True
+    if raw is None:
+        if b or fs.lost:
+            raise StorageError("object %s is damaged on flash" % _hex(oid))
+        return None
+    if type(raw) is list:  # pieces held in RAM (add_pieces): copied from them
+        size = 0
+        for p in raw:
+            size += len(p)
+        pieces = raw
+    else:
+        size = len(raw)
+        pieces = [raw]
+    skip = min(skip, size)
+    first = bytearray(skip)
+    copy = len(buf) >= size - skip
+    pos = 0
+    for p in pieces:
+        p = memoryview(p)
+        n = len(p)
+        if pos < skip:
+            k = min(skip - pos, n)
+            first[pos:pos + k] = p[:k]
+        else:
+            k = 0
+        if copy and k < n:
+            buf[pos + k - skip:pos + n - skip] = p[k:]
+        pos += n
+    return bytes(first), size
+
+
+def _hex(oid):
+    import binascii
+
+    return binascii.hexlify(oid).decode()

@@ -50,6 +50,14 @@ class FlashObjects(ObjectStore):
         a large value out of it in place)."""
         return self.fs.get_object(oid)
 
+    def read_into(self, oid, buf, skip):
+        """Copy the raw bytes of ``oid`` from ``skip`` on into ``buf``; return
+        ``(first skip bytes, size)``, None when absent (optional method: see
+        portable_core/storage.py; a chunked object streams from its chunks)."""
+        from block_backend import chunks
+
+        return chunks.read_into(self.fs, oid, buf, skip)
+
     def mem(self, oid):
         """Return True when ``oid`` is stored."""
         return self.fs.has_object(oid)

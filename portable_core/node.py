@@ -121,8 +121,10 @@ def contents_entry(name, value):
     bytes (what ``decode_object`` reads back). A byte string of ``_LARGE`` (4096)
     bytes or more is not encoded: the entry holds the contents object's raw
     bytes as two pieces, ``[tag and CBOR head, the value]`` (the value as
-    ``bytes``: a bytearray or memoryview is copied once, so that later edits of
-    it do not change the tree), so RAM holds the value once."""
+    ``bytes``: a bytearray is copied once, so that later edits of it do not
+    change the tree; a memoryview is held as given, not copied: the caller keeps
+    the bytes under it unchanged until the tree is written, e.g. until
+    ``Branch.set`` returns), so RAM holds the value once."""
     t = type(value)
     n = len(value) if t is bytes or t is bytearray or t is memoryview else 0
     if n >= _LARGE:
@@ -130,7 +132,7 @@ def contents_entry(name, value):
         if len(head) + n > DEFAULT_MAX_SIZE:
             raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
                             % (len(head) + n, DEFAULT_MAX_SIZE))
-        return (name, KIND_CONTENTS, [bytes((TAG_CONTENTS,)) + head, value if t is bytes else bytes(value)])
+        return (name, KIND_CONTENTS, [bytes((TAG_CONTENTS,)) + head, value if t is not bytearray else bytes(value)])
     raw = encode_object(TAG_CONTENTS, value)
     if len(raw) - 1 > DEFAULT_MAX_SIZE:
         raise CBORError("its encoding is %d bytes, over the %d a reader accepts (cbor.DEFAULT_MAX_SIZE)"
@@ -521,7 +523,8 @@ def entry_value(store, entry):
     if isinstance(entry[2], bytearray):
         return decode_object(entry[2])[1]
     if isinstance(entry[2], list):  # a large byte string held in RAM (contents_entry)
-        return entry[2][1]
+        v = entry[2][1]
+        return v if type(v) is bytes else bytes(v)
     return read_contents(store, entry[2])
 
 

@@ -17,7 +17,12 @@ new ``bytearray`` that the caller owns: the core then cuts a large byte string's
 head off it in place and returns that buffer as the value. The flash store does
 both through its chunks; the memory and directory stores join
 (``storage_pieces.py``). ``add_pieces`` is not a method of ``ObjectStore``: a
-device would pay its RAM through every store class.
+device would pay its RAM through every store class. Another optional method,
+``read_into(oid, buf, skip)``, copies an object's raw bytes from offset
+``skip`` on into the caller's writable ``buf`` (nothing when ``buf`` is shorter
+than the rest) and returns ``(its first skip raw bytes, its size)``, None when
+absent: the flash store streams a chunked object into ``buf`` (``Tree.read_into``
+uses it; without it the core reads the value with ``get`` and copies it).
 
 Backends: ``MemObjectStore`` / ``MemRefStore`` (portable_core.memstore); the block
 device store in ``block_backend`` implements the same methods.

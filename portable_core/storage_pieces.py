@@ -9,4 +9,7 @@ class WholeObjectPieces:
     def add_pieces(self, pieces):
         """Store the object whose raw bytes are the concatenation of ``pieces`` (a
         list of bytes-like objects) and return its id, as ``add`` would."""
-        return self.add(b"".join(pieces))
+        out = bytearray()
+        for p in pieces:  # a memoryview too (bytes.join takes only bytes on MicroPython)
+            out.extend(p)
+        return self.add(bytes(out))

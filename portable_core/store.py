@@ -265,6 +265,12 @@ class Branch:
         ``find``)."""
         return self.tree().get(path)
 
+    def read_into(self, path, buf):
+        """Copy the byte-string value at ``path`` into ``buf`` (a bytearray or
+        writable memoryview) and return its length: a large value read in bounded
+        RAM (see Tree.read_into)."""
+        return self.tree().read_into(path, buf)
+
     def mem(self, path):
         """Return True when a value is stored at ``path`` (errors: as ``find``)."""
         return self.tree().mem(path)

@@ -147,6 +147,15 @@ class Tree:
             raise KeyError(path)
         return value
 
+    def read_into(self, path, buf):
+        """Copy the byte-string value at ``path`` into ``buf`` (a bytearray or
+        writable memoryview) and return its length, with no RAM of the value's
+        size beyond ``buf`` on the flash store; errors: see
+        portable_core/read_into.py (KeyError, BufferTooSmall, NotBytes, ...)."""
+        from portable_core.read_into import read_into
+
+        return read_into(self, path, buf)
+
     def _update(self, steps, entry):
         # put ``entry`` (its name is replaced by the last step) at ``steps``, or
         # remove what is there when ``entry`` is None; returns self if unchanged.

@@ -4,9 +4,13 @@ back and check it (sha256). The value is the application's: the heap measured
 holds it once, plus what Sprig needs to store and read it (target: at most 32 KiB
 more, docs/DESIGN.md "Memory").
 
-Like a device that stores large values should, it imports ``block_backend.chunks``
-at start: imported on first use, in the middle of the first large write, its
-lasting objects would land beside the value and split the hole the read needs.
+It does what a device handling a large value (a firmware image) should: one
+buffer of the value's size, allocated at start (no later hole of that size is
+needed), filled, written with ``set(path, memoryview(buf))`` (a memoryview is
+not copied by the core), then cleared and refilled from the store with
+``Branch.read_into`` (streamed from the chunks, verified on the way). Like such a
+device it imports ``block_backend.chunks`` and ``portable_core.read_into`` at
+start.
 
 Run on the MicroPython unix port with Sprig frozen in:
     micropython-frozen -X heapsize=96k flash_large_value.py PATH BLOCKS [trace]
@@ -20,7 +24,7 @@ import sys
 
 gc.threshold(1024)
 
-import block_backend.chunks  # noqa: F401 (see below)
+import block_backend.chunks  # noqa: F401 (see above)
 from block_backend.flashstore import FlashStore
 from flash_heap import FileBlocks
 from portable_core import retention
@@ -29,26 +33,20 @@ from portable_core.store import Repo
 SIZE = 65536
 
 
-def write(main):
-    """Set the value (commit included); return its sha256. The value lives in this
-    frame only: on MicroPython a frame's stale stack slots keep what they held."""
-    value = bytes(range(256)) * (SIZE // 256)
-    main.set("blobs/firmware.bin", value)
-    return hashlib.sha256(value).digest()
+def fill(buf):
+    """Fill ``buf`` with the value (period 256: no chunk boundary is aligned); return
+    its sha256."""
+    for i in range(SIZE):
+        buf[i] = i & 255
+    return hashlib.sha256(buf).digest()
 
 
-def read_back(main, want):
-    """Read the value back into a fresh buffer; return True when it is the one written."""
-    got = main.get("blobs/firmware.bin")
-    return len(got) == SIZE and hashlib.sha256(got).digest() == want
-
-
-def deep(n, fn, arg):
-    """Call ``fn(arg)`` ``n`` frames deeper: MicroPython's collector scans the C
-    stack conservatively, and a pointer to the value left in ``write``'s frames
-    would keep it alive during the read if the read ran as deep (the
-    application's frames, not Sprig's memory)."""
-    return deep(n - 1, fn, arg) if n else fn(arg)
+def read_back(main, buf, want):
+    """Clear ``buf``, read the value back into it; return True when it is the one written."""
+    for i in range(SIZE):
+        buf[i] = 0
+    n = main.read_into("blobs/firmware.bin", buf)
+    return n == SIZE and hashlib.sha256(buf).digest() == want
 
 
 def main(path, blocks, trace):
@@ -57,15 +55,17 @@ def main(path, blocks, trace):
             gc.collect()
             print("heap", what, gc.mem_alloc())
 
-    at("imports")
+    buf = bytearray(SIZE)
+    at("imports, buffer")
     dev = FileBlocks(path, 4096, blocks)
     fs = FlashStore.format(dev, retention=retention)
     main = Repo(fs.objects, fs.refs, clock=None).main()
     at("store formatted")
-    want = deep(30, write, main)
+    want = fill(buf)
+    main.set("blobs/firmware.bin", memoryview(buf))
     at("set+commit")
     gc.collect()
-    assert read_back(main, want)
+    assert read_back(main, buf, want)
     at("read back")
     dev.close()
     gc.collect()
