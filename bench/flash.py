@@ -1,4 +1,4 @@
-"""Flash benchmarks (/work/shared/BENCH.md, group "flash"): Sprig's FlashStore vs a
+"""Flash benchmarks (../shared/BENCH.md, group "flash"): Sprig's FlashStore vs a
 JSON config file rewritten atomically on littlefs, on the MicroPython unix port.
 
 Every workload runs inside ``build/bin/micropython-frozen`` (the 32-bit unix port
